@@ -1,0 +1,454 @@
+//! The credential cache: lock-free reads, single-flight acquisition, early refresh with jitter,
+//! serving a still-valid credential when a refresh fails, and exponential backoff.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+
+use arc_swap::ArcSwapOption;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::store::CredentialStore;
+use crate::{AuthError, Credential, CredentialSource, RefreshPolicy};
+
+/// The entry is fresh: its refresh time has not come (a timer flips this; no clock read needed).
+const FRESH: u8 = 0;
+/// The refresh timer fired or could not be armed: compare with the clock.
+const CHECK_CLOCK: u8 = 1;
+/// A refresh was requested: still valid, refresh in the background now.
+const REFRESH_DUE: u8 = 2;
+/// The provider rejected this credential: never serve it again.
+const REJECTED: u8 = 3;
+
+type Acquisition = Shared<BoxFuture<'static, Result<Arc<Credential>, AuthError>>>;
+
+/// Caches one account's credential and keeps it fresh.
+///
+/// - **Hot path**: a fresh credential is one atomic pointer load and one flag load away; no lock,
+///   no `await`, no clock read (a timer marks the entry when its refresh time comes).
+/// - **Single flight**: one acquisition at a time; every other caller awaits the same one. It
+///   runs in its own task, so a caller that is cancelled does not strand the others.
+/// - **Early refresh**: inside the [`RefreshPolicy`] margin, callers keep the still-valid
+///   credential while one background task refreshes it; only a caller with no valid credential
+///   waits for the provider. A transient refresh failure keeps the old credential in service.
+/// - **Backoff**: after a failure the next attempt waits, 1 s doubling to 60 s by default; an
+///   error is never cached.
+/// - **Rejection by generation**: [`invalidate`](Self::invalidate) names the generation that was
+///   rejected, so a thousand concurrent 401s cause one re-authentication.
+/// - **Store**: with a [`CredentialStore`], a stored credential is reused before asking the
+///   provider, and every new one is saved.
+///
+/// Cloning is cheap and clones share the cache. Needs a Tokio runtime.
+#[derive(Clone)]
+pub struct CredentialCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Arc<dyn CredentialSource>,
+    store: Option<Arc<dyn CredentialStore>>,
+    policy: RefreshPolicy,
+    current: ArcSwapOption<Entry>,
+    control: Mutex<Control>,
+    acquisitions: AtomicU64,
+    store_hits: AtomicU64,
+}
+
+#[derive(Default)]
+struct Control {
+    inflight: Option<Acquisition>,
+    failures: u32,
+    next_attempt: Option<Instant>,
+    last_generation: u64,
+}
+
+struct Entry {
+    credential: Arc<Credential>,
+    refresh_at: Instant,
+    expires_at: Instant,
+    state: AtomicU8,
+    timer: OnceLock<AbortHandle>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.get() {
+            timer.abort();
+        }
+    }
+}
+
+/// Builds a [`CredentialCache`].
+pub struct CacheBuilder {
+    source: Arc<dyn CredentialSource>,
+    store: Option<Arc<dyn CredentialStore>>,
+    policy: RefreshPolicy,
+}
+
+impl CacheBuilder {
+    /// Uses `policy` instead of [`RefreshPolicy::default`].
+    pub fn policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Reuses and saves credentials in `store`. Default: none (memory only).
+    pub fn store(mut self, store: Arc<dyn CredentialStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The cache.
+    pub fn build(self) -> CredentialCache {
+        CredentialCache {
+            inner: Arc::new(Inner {
+                source: self.source,
+                store: self.store,
+                policy: self.policy,
+                current: ArcSwapOption::empty(),
+                control: Mutex::new(Control::default()),
+                acquisitions: AtomicU64::new(0),
+                store_hits: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl CredentialCache {
+    /// A cache over `source` with the default policy and no store.
+    pub fn new(source: impl CredentialSource) -> Self {
+        Self::builder(Arc::new(source)).build()
+    }
+
+    /// A builder over `source`.
+    pub fn builder(source: Arc<dyn CredentialSource>) -> CacheBuilder {
+        CacheBuilder {
+            source,
+            store: None,
+            policy: RefreshPolicy::default(),
+        }
+    }
+
+    /// The provider behind the cache.
+    pub fn source(&self) -> &Arc<dyn CredentialSource> {
+        &self.inner.source
+    }
+
+    /// The refresh policy in force.
+    pub fn policy(&self) -> &RefreshPolicy {
+        &self.inner.policy
+    }
+
+    /// A credential that is good now, acquiring one if needed.
+    pub async fn get(&self) -> Result<Arc<Credential>, AuthError> {
+        if let Some(credential) = self.fresh() {
+            return Ok(credential);
+        }
+        self.get_slow().await
+    }
+
+    /// The cached credential if it is fresh (not yet inside its refresh margin); never waits,
+    /// never reads the clock.
+    #[inline]
+    pub fn fresh(&self) -> Option<Arc<Credential>> {
+        let guard = self.inner.current.load();
+        match guard.as_deref() {
+            Some(entry) if entry.state.load(Ordering::Acquire) == FRESH => {
+                Some(Arc::clone(&entry.credential))
+            }
+            _ => None,
+        }
+    }
+
+    /// Marks the credential of `generation` as rejected by the provider, so the next
+    /// [`get`](Self::get) acquires a new one. A stale generation (already replaced) is ignored,
+    /// which is what makes many concurrent rejections cost one re-authentication. Returns
+    /// whether the current credential was invalidated by this call.
+    pub fn invalidate(&self, generation: u64) -> bool {
+        let guard = self.inner.current.load();
+        match guard.as_deref() {
+            Some(entry) if entry.credential.generation() == generation => {
+                let previous = entry.state.swap(REJECTED, Ordering::AcqRel);
+                if previous != REJECTED {
+                    tracing::debug!(
+                        provider = self.inner.source.identity().provider(),
+                        generation,
+                        "credential rejected; the next request re-authenticates"
+                    );
+                }
+                previous != REJECTED
+            }
+            _ => false,
+        }
+    }
+
+    /// Asks for a refresh now while the current credential stays in service (as if its refresh
+    /// margin had begun).
+    pub fn mark_stale(&self) {
+        if let Some(entry) = self.inner.current.load().as_deref() {
+            let _ = entry
+                .state
+                .compare_exchange(FRESH, REFRESH_DUE, Ordering::AcqRel, Ordering::Acquire);
+            let _ = entry.state.compare_exchange(
+                CHECK_CLOCK,
+                REFRESH_DUE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
+    /// Forgets the in-memory credential (the store keeps its copy).
+    pub fn clear(&self) {
+        self.inner.current.store(None);
+    }
+
+    /// How many times this cache asked the provider for a credential.
+    pub fn acquisitions(&self) -> u64 {
+        self.inner.acquisitions.load(Ordering::Relaxed)
+    }
+
+    /// How many times this cache took a credential from its store instead.
+    pub fn store_hits(&self) -> u64 {
+        self.inner.store_hits.load(Ordering::Relaxed)
+    }
+
+    /// Waits for an acquisition in progress, if any (a background refresh, say).
+    pub async fn settle(&self) {
+        let inflight = self.inner.lock_control().inflight.clone();
+        if let Some(acquisition) = inflight {
+            let _ = acquisition.await;
+        }
+    }
+
+    async fn get_slow(&self) -> Result<Arc<Credential>, AuthError> {
+        let now = Instant::now();
+        if let Some(entry) = self.inner.current.load_full() {
+            let state = entry.state.load(Ordering::Acquire);
+            if state != REJECTED && now < entry.expires_at {
+                if state == REFRESH_DUE || now >= entry.refresh_at {
+                    self.inner.start_background_refresh(now);
+                }
+                return Ok(Arc::clone(&entry.credential));
+            }
+        }
+        let acquisition = {
+            let mut control = self.inner.lock_control();
+            match &control.inflight {
+                Some(acquisition) => acquisition.clone(),
+                None => {
+                    let wait_until = control.next_attempt.filter(|at| *at > now);
+                    Inner::spawn_acquisition(&self.inner, &mut control, wait_until)
+                }
+            }
+        };
+        acquisition.await
+    }
+}
+
+impl Inner {
+    fn lock_control(&self) -> MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start_background_refresh(self: &Arc<Self>, now: Instant) {
+        let mut control = self.lock_control();
+        if control.inflight.is_some() || control.next_attempt.is_some_and(|at| now < at) {
+            return;
+        }
+        drop(Inner::spawn_acquisition(self, &mut control, None));
+    }
+
+    fn spawn_acquisition(
+        inner: &Arc<Inner>,
+        control: &mut Control,
+        wait_until: Option<Instant>,
+    ) -> Acquisition {
+        let task_inner = Arc::clone(inner);
+        let handle = tokio::spawn(async move {
+            let _clear = ClearInflight(Arc::clone(&task_inner));
+            if let Some(at) = wait_until {
+                tokio::time::sleep_until(at).await;
+            }
+            task_inner.acquire().await
+        });
+        let provider = inner.source.identity().provider();
+        let acquisition = async move {
+            match handle.await {
+                Ok(result) => result,
+                Err(error) => Err(AuthError::Transport {
+                    provider,
+                    message: if error.is_panic() {
+                        "the credential source panicked while acquiring".to_owned()
+                    } else {
+                        "the acquisition was stopped (runtime shutting down)".to_owned()
+                    },
+                }),
+            }
+        }
+        .boxed()
+        .shared();
+        control.inflight = Some(acquisition.clone());
+        acquisition
+    }
+
+    async fn acquire(self: &Arc<Self>) -> Result<Arc<Credential>, AuthError> {
+        let identity = self.source.identity().clone();
+        let span = tracing::info_span!("propusk.acquire", provider = identity.provider(), key = %identity);
+        async {
+            let current = self.current.load_full();
+            let rejected = current
+                .as_ref()
+                .filter(|e| e.state.load(Ordering::Acquire) == REJECTED)
+                .map(|e| Arc::clone(&e.credential));
+            let mut previous = current.map(|e| Arc::clone(&e.credential));
+
+            let _lock = match &self.store {
+                Some(store) => match store.lock(&identity).await {
+                    Ok(lock) => Some(lock),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not take the store lock; acquiring without it");
+                        None
+                    }
+                },
+                None => None,
+            };
+
+            if let Some(store) = &self.store {
+                match store.load(&identity).await {
+                    Ok(Some(stored)) => {
+                        let is_rejected = rejected.as_ref().is_some_and(|r| r.same_token(&stored));
+                        let is_ours = previous.as_ref().is_some_and(|p| p.same_token(&stored));
+                        let is_newer = previous
+                            .as_ref()
+                            .is_none_or(|p| stored.expires_at() >= p.expires_at());
+                        let lasts = stored.remaining() > self.policy.margin;
+                        if !is_rejected && !is_ours && is_newer && lasts {
+                            tracing::debug!("reusing the stored credential");
+                            self.store_hits.fetch_add(1, Ordering::Relaxed);
+                            return Ok(self.install(stored));
+                        }
+                        if !is_ours && is_newer {
+                            // Newer provider state (a rotated refresh token) lives in the store.
+                            previous = Some(Arc::new(stored));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "credential store unreadable; asking the provider");
+                    }
+                }
+            }
+
+            self.acquisitions.fetch_add(1, Ordering::Relaxed);
+            match self.source.acquire(previous.as_deref()).await {
+                Ok(credential) => {
+                    if let Some(store) = &self.store
+                        && let Err(error) = store.save(&identity, &credential).await
+                    {
+                        tracing::warn!(%error, "could not save the new credential");
+                    }
+                    tracing::debug!(remaining_s = credential.remaining().as_secs(), "credential acquired");
+                    Ok(self.install(credential))
+                }
+                Err(error) => {
+                    let mut control = self.lock_control();
+                    control.failures = control.failures.saturating_add(1);
+                    let wait = self.policy.backoff(control.failures);
+                    control.next_attempt = Some(Instant::now() + wait);
+                    tracing::warn!(%error, transient = error.is_transient(), retry_in_ms = wait.as_millis() as u64, "acquisition failed");
+                    Err(error)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn install(self: &Arc<Self>, mut credential: Credential) -> Arc<Credential> {
+        let mut lifetime = credential.remaining();
+        if lifetime < self.policy.min_retry_interval {
+            tracing::warn!(
+                remaining_ms = lifetime.as_millis() as u64,
+                "the provider issued a credential that is already (nearly) expired; check this machine's clock"
+            );
+            lifetime = self.policy.min_retry_interval;
+        }
+        let margin = self.policy.margin_for(lifetime);
+        let now = Instant::now();
+        let mut control = self.lock_control();
+        control.last_generation += 1;
+        control.failures = 0;
+        control.next_attempt = None;
+        credential.set_generation(control.last_generation);
+        let entry = Arc::new(Entry {
+            credential: Arc::new(credential),
+            refresh_at: now + lifetime.saturating_sub(margin),
+            expires_at: now + lifetime,
+            state: AtomicU8::new(FRESH),
+            timer: OnceLock::new(),
+        });
+        arm_refresh_timer(&entry);
+        self.current.store(Some(Arc::clone(&entry)));
+        drop(control);
+        Arc::clone(&entry.credential)
+    }
+}
+
+/// Flips the entry from FRESH to CHECK_CLOCK when its refresh time comes, or when the timer task
+/// is dropped early (the runtime shut down), so the hot path never serves a credential past its
+/// refresh time without a clock check.
+fn arm_refresh_timer(entry: &Arc<Entry>) {
+    struct MarkForClockCheck(Weak<Entry>);
+    impl Drop for MarkForClockCheck {
+        fn drop(&mut self) {
+            if let Some(entry) = self.0.upgrade() {
+                let _ = entry.state.compare_exchange(
+                    FRESH,
+                    CHECK_CLOCK,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+            }
+        }
+    }
+    let mark = MarkForClockCheck(Arc::downgrade(entry));
+    let refresh_at = entry.refresh_at;
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            let task = runtime.spawn(async move {
+                let _mark = mark;
+                tokio::time::sleep_until(refresh_at).await;
+            });
+            let _ = entry.timer.set(task.abort_handle());
+        }
+        Err(_) => drop(mark),
+    }
+}
+
+struct ClearInflight(Arc<Inner>);
+
+impl Drop for ClearInflight {
+    fn drop(&mut self) {
+        self.0.lock_control().inflight = None;
+    }
+}
+
+impl fmt::Debug for CredentialCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.inner.current.load();
+        f.debug_struct("CredentialCache")
+            .field("identity", self.inner.source.identity())
+            .field("policy", &self.inner.policy)
+            .field(
+                "generation",
+                &current.as_deref().map(|e| e.credential.generation()),
+            )
+            .field("acquisitions", &self.acquisitions())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,56 @@
+//! The trait each provider implements: how a credential is obtained, applied and rejected.
+
+use async_trait::async_trait;
+use http::{HeaderMap, StatusCode};
+
+use crate::{AuthError, Credential, Identity};
+
+/// A response as a [`CredentialSource`] sees it when judging whether it is a rejection.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseView<'a> {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: &'a HeaderMap,
+    /// The body, present only when the source asked for it with
+    /// [`CredentialSource::inspects_body`].
+    pub body: Option<&'a [u8]>,
+}
+
+/// How one provider obtains credentials and what its rejection looks like.
+///
+/// Implemented by every provider crate (`KonturSource`, `RustoreSource`, ...). It speaks `http`
+/// types only, so it does not tie users to one reqwest version; the reqwest glue is
+/// [`crate::AuthClient`].
+#[async_trait]
+pub trait CredentialSource: Send + Sync + 'static {
+    /// The non-secret identity of the account (store key).
+    fn identity(&self) -> &Identity;
+
+    /// Obtains a fresh credential from the provider.
+    ///
+    /// `previous` is the last credential known for this identity (possibly expired or just
+    /// rejected) so a provider with refresh tokens can refresh instead of logging in again.
+    async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError>;
+
+    /// Whether the provider rejected the credential a request carried. Defaults to HTTP 401.
+    fn is_rejection(&self, response: &ResponseView<'_>) -> bool {
+        response.status == StatusCode::UNAUTHORIZED
+    }
+
+    /// Whether [`is_rejection`](Self::is_rejection) needs the body (Bank Alliance signals
+    /// rejection inside HTTP 200 answers). Defaults to `false`: bodies stay streaming.
+    fn inspects_body(&self) -> bool {
+        false
+    }
+
+    /// Puts the credential on a request to `path`. Defaults to copying
+    /// [`Credential::headers`]; a provider overrides it for per-request headers (Alliance's
+    /// `x-request_id`) or path-dependent ones (Evotor's v1/v2 APIs).
+    fn apply(&self, credential: &Credential, path: &str, headers: &mut HeaderMap) {
+        let _ = path;
+        for (name, value) in credential.headers() {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
