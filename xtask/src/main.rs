@@ -87,7 +87,10 @@ fn test_all() -> ExitCode {
             ));
         }
     }
-    let mut docs = step("docs", &["doc", "--workspace", "--no-deps", "--all-features"]);
+    let mut docs = step(
+        "docs",
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+    );
     docs.2.push(("RUSTDOCFLAGS", "-D warnings"));
     steps.push(docs);
 

@@ -1,0 +1,143 @@
+//! Getting a token from `POST /V1/Authenticate`.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use auth_core::http::{LazyClient, read_body_limited};
+use auth_core::{AuthError, Credential, CredentialSource, Identity};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH};
+use http::{HeaderValue, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::KonturConfig;
+use crate::protocol::{self, AUTHENTICATE_PATH};
+use crate::{PROVIDER, TOKEN_MAX_BYTES};
+
+/// The `KonturEdiAuth` credential source: authenticates with the developer key, login and
+/// password, and hands out `Authorization: KonturEdiAuth konturediauth_api_client_id=…,konturediauth_token=…`
+/// valid for the configured lifetime (12 h). HTTP 401 means the token was rejected.
+pub struct KonturSource {
+    config: KonturConfig,
+    identity: Identity,
+    http: LazyClient,
+}
+
+impl KonturSource {
+    /// A source for the account in `config`.
+    pub fn new(config: KonturConfig) -> Self {
+        let identity = Identity::new(
+            PROVIDER,
+            [
+                config.base_url.as_str(),
+                config.api_client_id.as_str(),
+                config.login.as_str(),
+            ],
+        );
+        let http = LazyClient::new(PROVIDER, config.http.clone());
+        Self {
+            config,
+            identity,
+            http,
+        }
+    }
+
+    /// The account's settings.
+    pub fn config(&self) -> &KonturConfig {
+        &self.config
+    }
+
+    /// Authenticates once, without any caching: the raw exchange.
+    pub async fn authenticate(&self) -> Result<Credential, AuthError> {
+        let url = self
+            .config
+            .base_url
+            .join(AUTHENTICATE_PATH)
+            .map_err(|error| AuthError::config(PROVIDER, format!("bad base URL: {error}")))?;
+        let mut authorization = HeaderValue::from_str(&protocol::authenticate_header(
+            &self.config.api_client_id,
+            &self.config.login,
+            self.config.password.expose_secret(),
+        ))
+        .map_err(|_| AuthError::config(PROVIDER, "the credentials cannot form a header"))?;
+        authorization.set_sensitive(true);
+        let response = self
+            .http
+            .get()?
+            .post(url)
+            .header(AUTHORIZATION, authorization)
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_LENGTH, "0")
+            .send()
+            .await
+            .map_err(|error| AuthError::transport(PROVIDER, error))?;
+        let status = response.status();
+        let body = read_body_limited(PROVIDER, response, TOKEN_MAX_BYTES).await?;
+        match status {
+            StatusCode::OK => {}
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(AuthError::rejected(
+                    PROVIDER,
+                    Some(status.as_u16()),
+                    format!(
+                        "Authenticate refused the developer key, login or password ({}); check KONTUR_API_CLIENT_ID, KONTUR_LOGIN and KONTUR_PASSWORD",
+                        auth_core::excerpt(&body)
+                    ),
+                ));
+            }
+            status if status.is_redirection() => {
+                return Err(AuthError::protocol(
+                    PROVIDER,
+                    format!(
+                        "Authenticate answered with a redirect (HTTP {}); token endpoints are not followed across redirects — check the base URL",
+                        status.as_u16()
+                    ),
+                ));
+            }
+            status => return Err(AuthError::server(PROVIDER, status.as_u16(), &body)),
+        }
+        let token = std::str::from_utf8(&body)
+            .map_err(|_| AuthError::protocol(PROVIDER, "the token is not UTF-8 text"))?
+            .trim_end();
+        if token.is_empty() {
+            return Err(AuthError::protocol(
+                PROVIDER,
+                "Authenticate answered 200 with an empty body instead of a token",
+            ));
+        }
+        if token
+            .chars()
+            .any(|c| c.is_control() || c == ',' || c.is_whitespace())
+        {
+            return Err(AuthError::protocol(
+                PROVIDER,
+                "the answer to Authenticate is not a token (it contains spaces, commas or control characters)",
+            ));
+        }
+        let header = protocol::token_header(&self.config.api_client_id, token);
+        Credential::new(
+            SecretString::from(token.to_owned()),
+            SystemTime::now() + self.config.token_lifetime,
+        )
+        .with_header(PROVIDER, AUTHORIZATION, &header)
+    }
+}
+
+impl fmt::Debug for KonturSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KonturSource")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl CredentialSource for KonturSource {
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {
+        self.authenticate().await
+    }
+}

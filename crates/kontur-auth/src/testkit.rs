@@ -1,0 +1,393 @@
+//! A loopback emulator of Kontur EDI (feature `testkit`): `POST /V1/Authenticate`,
+//! `GET /V1/Boxes/GetBoxesInfo`, `GET /V1/Parties/GetAccessiblePartiesInfo`, and the identity
+//! provider's `POST /connect/token`. It records requests (without secrets), counts
+//! authentications, revokes tokens and injects failures, for tests, the demo and your own tests.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use kontur_auth::testkit::KonturEmulator;
+//! let emulator = KonturEmulator::start().await;
+//! let config = emulator.config(); // an account the emulator knows
+//! # }
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use secrecy::SecretString;
+
+use crate::config::{KonturConfig, KonturConfigBuilder};
+use crate::protocol::{self, API_CLIENT_ID, LOGIN, PASSWORD, TOKEN};
+
+/// The account every emulator knows from the start.
+pub const DEMO_CLIENT_ID: &str = "testClient-8ee1638deae84c86b8e2069955c2825a";
+/// Its login.
+pub const DEMO_LOGIN: &str = "demo@example.com";
+/// Its password.
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// The OpenID Connect client the emulator knows.
+pub const DEMO_OIDC_CLIENT: &str = "demo-service";
+/// Its secret.
+pub const DEMO_OIDC_SECRET: &str = "demo-api-key";
+
+/// Which endpoint a failure applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /V1/Authenticate`.
+    Authenticate,
+    /// The API methods.
+    Api,
+}
+
+/// A failure to inject into the next answer of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Answer with this status and a short text body.
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// Answer 200 with a body that is not what the endpoint returns.
+    Garbage,
+    /// Answer 502 with an HTML error page, as a proxy would.
+    Html,
+    /// Answer 200 with a 2 MiB body.
+    Huge,
+    /// Answer 302 to another origin.
+    RedirectTo(String),
+}
+
+/// One request the emulator saw; no secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// Whether it carried a token the emulator had issued and not revoked.
+    pub valid_token: bool,
+}
+
+#[derive(Default)]
+struct EmulatorState {
+    accounts: Mutex<Vec<(String, String, String)>>,
+    tokens: Mutex<HashMap<String, String>>,
+    authentications: AtomicUsize,
+    token_requests: AtomicUsize,
+    api_calls: AtomicUsize,
+    requests: Mutex<Vec<RecordedRequest>>,
+    failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+}
+
+/// The running emulator; stops when dropped.
+pub struct KonturEmulator {
+    address: SocketAddr,
+    state: Arc<EmulatorState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for KonturEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KonturEmulator")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for KonturEmulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl KonturEmulator {
+    /// Starts on `127.0.0.1` at a free port, knowing the demo account.
+    pub async fn start() -> Self {
+        let state = Arc::new(EmulatorState::default());
+        state.accounts.lock().unwrap().push((
+            DEMO_CLIENT_ID.to_owned(),
+            DEMO_LOGIN.to_owned(),
+            DEMO_PASSWORD.to_owned(),
+        ));
+        let app = Router::new()
+            .route("/V1/Authenticate", post(authenticate))
+            .route("/V1/Boxes/GetBoxesInfo", get(boxes))
+            .route("/V1/Parties/GetAccessiblePartiesInfo", get(parties))
+            .route("/connect/token", post(connect_token))
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a loopback port for the Kontur emulator");
+        let address = listener.local_addr().expect("a bound address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            address,
+            state,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// A config builder for the demo account at this emulator.
+    pub fn config_builder(&self) -> KonturConfigBuilder {
+        KonturConfig::builder()
+            .base_url(self.base_url())
+            .api_client_id(DEMO_CLIENT_ID)
+            .login(DEMO_LOGIN)
+            .password(SecretString::from(DEMO_PASSWORD))
+    }
+
+    /// The demo account's config at this emulator.
+    pub fn config(&self) -> KonturConfig {
+        self.config_builder()
+            .build()
+            .expect("the demo account is valid")
+    }
+
+    /// Adds an account.
+    pub fn add_account(&self, api_client_id: &str, login: &str, password: &str) {
+        self.state.accounts.lock().unwrap().push((
+            api_client_id.to_owned(),
+            login.to_owned(),
+            password.to_owned(),
+        ));
+    }
+
+    /// How many successful and failed `POST /V1/Authenticate` requests arrived.
+    pub fn authentications(&self) -> usize {
+        self.state.authentications.load(Ordering::SeqCst)
+    }
+
+    /// How many `POST /connect/token` requests arrived.
+    pub fn token_requests(&self) -> usize {
+        self.state.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many API-method requests arrived.
+    pub fn api_calls(&self) -> usize {
+        self.state.api_calls.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// Makes every token issued so far invalid (the API answers 401 to them).
+    pub fn revoke_all_tokens(&self) {
+        self.state.tokens.lock().unwrap().clear();
+    }
+
+    /// The next answer of `endpoint` fails with `failure` (failures queue up in order).
+    pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
+        self.state
+            .failures
+            .lock()
+            .unwrap()
+            .push_back((endpoint, failure));
+    }
+}
+
+impl EmulatorState {
+    fn take_failure(&self, endpoint: Endpoint) -> Option<Failure> {
+        let mut failures = self.failures.lock().unwrap();
+        let index = failures.iter().position(|(e, _)| *e == endpoint)?;
+        failures.remove(index).map(|(_, f)| f)
+    }
+
+    fn record(&self, method: &str, path: &str, valid_token: bool) {
+        self.requests.lock().unwrap().push(RecordedRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            valid_token,
+        });
+    }
+
+    fn token_is_valid(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        if let Some(bearer) = value.strip_prefix("Bearer ") {
+            return self.tokens.lock().unwrap().contains_key(bearer);
+        }
+        let Ok(pairs) = protocol::parse_header(value) else {
+            return false;
+        };
+        match (
+            protocol::parameter(&pairs, API_CLIENT_ID),
+            protocol::parameter(&pairs, TOKEN),
+        ) {
+            (Some(client), Some(token)) => self
+                .tokens
+                .lock()
+                .unwrap()
+                .get(token)
+                .is_some_and(|owner| owner == client),
+            _ => false,
+        }
+    }
+
+    fn issue_token(&self, owner: &str) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut token: String = (0..86)
+            .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+            .collect();
+        token.push_str("==");
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(token.clone(), owner.to_owned());
+        token
+    }
+}
+
+async fn apply_failure(failure: Option<Failure>) -> Option<Response> {
+    match failure? {
+        Failure::Status(code) => Some(
+            (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "injected failure",
+            )
+                .into_response(),
+        ),
+        Failure::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Failure::Garbage => {
+            Some((StatusCode::OK, "<<not a token, not json>> \u{1}").into_response())
+        }
+        Failure::Html => Some(
+            (
+                StatusCode::BAD_GATEWAY,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            )
+                .into_response(),
+        ),
+        Failure::Huge => Some((StatusCode::OK, "A".repeat(2 * 1024 * 1024)).into_response()),
+        Failure::RedirectTo(location) => {
+            Some((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
+        }
+    }
+}
+
+async fn authenticate(State(state): State<Arc<EmulatorState>>, headers: HeaderMap) -> Response {
+    state.authentications.fetch_add(1, Ordering::SeqCst);
+    state.record("POST", "/V1/Authenticate", false);
+    if let Some(response) = apply_failure(state.take_failure(Endpoint::Authenticate)).await {
+        return response;
+    }
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Ok(pairs) = protocol::parse_header(value) else {
+        return (StatusCode::UNAUTHORIZED, "KonturEdiAuth header expected").into_response();
+    };
+    let client = protocol::parameter(&pairs, API_CLIENT_ID);
+    let login = protocol::parameter(&pairs, LOGIN);
+    let password = protocol::parameter(&pairs, PASSWORD);
+    let known = state.accounts.lock().unwrap().iter().any(|(c, l, p)| {
+        Some(c.as_str()) == client && Some(l.as_str()) == login && Some(p.as_str()) == password
+    });
+    if !known {
+        return (StatusCode::UNAUTHORIZED, "Invalid credentials").into_response();
+    }
+    let token = state.issue_token(client.unwrap_or_default());
+    (StatusCode::OK, format!("{token}\n")).into_response()
+}
+
+async fn api(
+    state: Arc<EmulatorState>,
+    headers: HeaderMap,
+    path: &str,
+    body: &'static str,
+) -> Response {
+    state.api_calls.fetch_add(1, Ordering::SeqCst);
+    let valid = state.token_is_valid(&headers);
+    state.record("GET", path, valid);
+    if let Some(response) = apply_failure(state.take_failure(Endpoint::Api)).await {
+        return response;
+    }
+    if !valid {
+        return (StatusCode::UNAUTHORIZED, "Token is invalid or expired").into_response();
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn boxes(State(state): State<Arc<EmulatorState>>, headers: HeaderMap) -> Response {
+    api(
+        state,
+        headers,
+        "/V1/Boxes/GetBoxesInfo",
+        r#"{"Boxes":[{"Id":"8a7c2f1e-0000-4000-8000-000000000001","PartyId":"5b9f6a3c-0000-4000-8000-000000000002","Gln":"4607000000001","IsTest":true,"BoxSettings":{}}]}"#,
+    )
+    .await
+}
+
+async fn parties(State(state): State<Arc<EmulatorState>>, headers: HeaderMap) -> Response {
+    api(
+        state,
+        headers,
+        "/V1/Parties/GetAccessiblePartiesInfo",
+        r#"{"Parties":[{"Id":"5b9f6a3c-0000-4000-8000-000000000002","Name":"ООО Ромашка","Gln":"4607000000001"}]}"#,
+    )
+    .await
+}
+
+async fn connect_token(
+    State(state): State<Arc<EmulatorState>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    state.token_requests.fetch_add(1, Ordering::SeqCst);
+    state.record("POST", "/connect/token", false);
+    if let Some(response) = apply_failure(state.take_failure(Endpoint::Authenticate)).await {
+        return response;
+    }
+    let field = |name: &str| form.get(name).map(String::as_str);
+    if field("grant_type") != Some("client_credentials") {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": "unsupported_grant_type"})),
+        )
+            .into_response();
+    }
+    if field("client_id") != Some(DEMO_OIDC_CLIENT)
+        || field("client_secret") != Some(DEMO_OIDC_SECRET)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let token = state.issue_token("oidc");
+    axum::Json(serde_json::json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }))
+    .into_response()
+}

@@ -1,0 +1,213 @@
+//! What every provider's subcommand shares: exit codes, the cache folder, secrets from the
+//! environment, and the `token` / `header` / `get` actions.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use auth_core::store::{CredentialStore, FileStore};
+use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, RefreshPolicy};
+use clap::{Args, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Usage or configuration error: missing setting, unreadable or malformed key, bad URL.
+pub const EXIT_USAGE: u8 = 2;
+/// The provider rejected the credentials (also: `get` rejected twice).
+pub const EXIT_REJECTED: u8 = 3;
+/// Transport or server failure: connection refused, timeout, 5xx, unparseable response.
+pub const EXIT_TRANSPORT: u8 = 4;
+/// `get` got a non-success status other than a rejection (the body is still printed).
+pub const EXIT_STATUS: u8 = 5;
+
+/// A failure to report: one line on stderr and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// The exit code.
+    pub code: u8,
+    /// The line to print (never a secret).
+    pub message: String,
+}
+
+impl CliError {
+    /// A usage or configuration error.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AuthError> for CliError {
+    fn from(error: AuthError) -> Self {
+        let code = match &error {
+            AuthError::Config { .. } => EXIT_USAGE,
+            AuthError::Rejected { .. } => EXIT_REJECTED,
+            AuthError::Store { .. } => EXIT_USAGE,
+            _ => EXIT_TRANSPORT,
+        };
+        Self {
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Where credentials are cached between runs.
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// Token cache folder [default: the user cache folder + /propusk].
+    #[arg(long, global = true, env = "PROPUSK_CACHE_DIR", value_name = "PATH")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the token cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The folder to use, or `None` with `--no-cache`.
+    pub fn folder(&self) -> Result<Option<PathBuf>, CliError> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        match &self.cache_dir {
+            Some(folder) => Ok(Some(folder.clone())),
+            None => FileStore::default_folder().map(Some).ok_or_else(|| {
+                CliError::usage(
+                    "no user cache folder is known on this system; pass --cache-dir PATH or --no-cache",
+                )
+            }),
+        }
+    }
+
+    /// The credential store, or `None` with `--no-cache`.
+    pub fn store(&self) -> Result<Option<Arc<dyn CredentialStore>>, CliError> {
+        Ok(self
+            .folder()?
+            .map(|folder| Arc::new(FileStore::new(folder)) as Arc<dyn CredentialStore>))
+    }
+
+    /// A cache over `source` with `policy`, backed by the store.
+    pub fn cache(
+        &self,
+        source: Arc<dyn CredentialSource>,
+        policy: RefreshPolicy,
+    ) -> Result<CredentialCache, CliError> {
+        let mut builder = CredentialCache::builder(source).policy(policy);
+        if let Some(store) = self.store()? {
+            builder = builder.store(store);
+        }
+        Ok(builder.build())
+    }
+}
+
+/// The actions every provider offers.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CommonAction {
+    /// Print the current credential's token value, and nothing else.
+    Token,
+    /// Print the auth headers exactly as sent, one "Name: value" a line.
+    Header,
+    /// Authenticated GET: print the response body to stdout.
+    Get {
+        /// The URL to fetch.
+        url: String,
+    },
+}
+
+/// A secret from environment variable `variable`; unset or empty is `None`.
+pub fn secret_from_env(variable: &str) -> Option<SecretString> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Some(SecretString::from(value)),
+        _ => None,
+    }
+}
+
+/// A required secret from `variable`, with an error saying what to set.
+pub fn required_secret(variable: &str, what: &str) -> Result<SecretString, CliError> {
+    secret_from_env(variable).ok_or_else(|| {
+        CliError::usage(format!(
+            "{what} is missing: set the environment variable {variable} (secrets are never taken from flags)"
+        ))
+    })
+}
+
+/// A required non-secret setting.
+pub fn required(value: Option<String>, flag: &str, variable: &str) -> Result<String, CliError> {
+    match value {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(CliError::usage(format!(
+            "{flag} is missing: pass {flag} or set {variable}"
+        ))),
+    }
+}
+
+/// The spelling providers document for a header (names are case-insensitive on the wire).
+pub fn display_name(name: &http::HeaderName) -> &str {
+    match name.as_str() {
+        "authorization" => "Authorization",
+        "public-token" => "Public-Token",
+        "x-api-key" => "X-API-Key",
+        "x-authorization" => "X-Authorization",
+        "accept" => "Accept",
+        other => other,
+    }
+}
+
+/// Runs `token`, `header` or `get` with `cache`, sending `get` through `http` (which must not
+/// follow redirects itself).
+pub async fn run_common(
+    action: &CommonAction,
+    cache: CredentialCache,
+    http: reqwest::Client,
+) -> Result<(), CliError> {
+    match action {
+        CommonAction::Token => {
+            let credential = cache.get().await?;
+            print_stdout(format!("{}\n", credential.token().expose_secret()).as_bytes())
+        }
+        CommonAction::Header => {
+            let credential = cache.get().await?;
+            let mut out = String::new();
+            for (name, value) in credential.headers() {
+                let value = String::from_utf8_lossy(value.as_bytes());
+                out.push_str(&format!("{}: {value}\n", display_name(name)));
+            }
+            print_stdout(out.as_bytes())
+        }
+        CommonAction::Get { url } => {
+            let url = reqwest::Url::parse(url).map_err(|error| {
+                CliError::usage(format!("the URL `{url}` is not valid: {error}"))
+            })?;
+            let client = AuthClient::with_http_client(cache, http);
+            let response = client.get(url).await?;
+            let status = response.status();
+            let body = response.bytes().await.map_err(|error| CliError {
+                code: EXIT_TRANSPORT,
+                message: format!("the answer broke off: {}", error.without_url()),
+            })?;
+            print_stdout(&body)?;
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(CliError {
+                    code: EXIT_STATUS,
+                    message: format!("the server answered HTTP {status}"),
+                })
+            }
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe is not an error worth a panic.
+pub fn print_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(CliError {
+            code: EXIT_TRANSPORT,
+            message: format!("could not write the output: {error}"),
+        }),
+    }
+}

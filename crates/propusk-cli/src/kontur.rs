@@ -1,0 +1,47 @@
+//! `propusk kontur token | header | get`.
+
+use std::sync::Arc;
+
+use auth_core::RefreshPolicy;
+use auth_core::http::HttpSettings;
+use clap::Args;
+use kontur_auth::{KonturConfig, KonturSource, PRODUCTION_URL};
+
+use crate::common::{CacheArgs, CliError, CommonAction, required, required_secret, run_common};
+
+/// Kontur EDI: the KonturEdiAuth token.
+#[derive(Debug, Args)]
+pub struct KonturArgs {
+    #[command(subcommand)]
+    action: CommonAction,
+    /// API base URL.
+    #[arg(long, global = true, env = "KONTUR_BASE_URL", default_value = PRODUCTION_URL)]
+    base_url: String,
+    /// Developer key (konturediauth_api_client_id).
+    #[arg(long, global = true, env = "KONTUR_API_CLIENT_ID")]
+    client_id: Option<String>,
+    /// Login (the password comes from KONTUR_PASSWORD only).
+    #[arg(long, global = true, env = "KONTUR_LOGIN")]
+    login: Option<String>,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Runs the subcommand.
+pub async fn run(args: KonturArgs) -> Result<(), CliError> {
+    let client_id = required(args.client_id, "--client-id", "KONTUR_API_CLIENT_ID")?;
+    let login = required(args.login, "--login", "KONTUR_LOGIN")?;
+    let password = required_secret("KONTUR_PASSWORD", "the Kontur password")?;
+    let config = KonturConfig::builder()
+        .base_url(args.base_url)
+        .api_client_id(client_id)
+        .login(login)
+        .password(password)
+        .build()?;
+    let cache = args.cache.cache(
+        Arc::new(KonturSource::new(config)),
+        RefreshPolicy::default(),
+    )?;
+    let http = HttpSettings::default().build_client(kontur_auth::PROVIDER)?;
+    run_common(&args.action, cache, http).await
+}

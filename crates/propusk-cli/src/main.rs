@@ -1,0 +1,89 @@
+//! `propusk`: tokens, auth headers and authenticated GETs for Kontur EDI, RuStore, Bank
+//! Alliance, Waves Enterprise and Evotor, from a shell. The contract (flags, variables, output,
+//! exit codes) is in `docs/cli.md`.
+
+#![forbid(unsafe_code)]
+
+mod common;
+mod demo;
+mod kontur;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::common::CliError;
+
+/// Authentication for five business APIs of Russia and Ukraine.
+///
+/// Secrets (passwords, keys, tokens) are read from environment variables or files, never from
+/// flags. Exit codes: 0 ok, 2 usage/configuration, 3 rejected, 4 transport/server, 5 `get` got
+/// another non-success status.
+#[derive(Debug, Parser)]
+#[command(name = "propusk", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Kontur EDI (KonturEdiAuth token).
+    Kontur(kontur::KonturArgs),
+    /// Run every provider's flows against embedded emulators (no network, no credentials).
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(common::EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("propusk: could not start the async runtime: {error}");
+            return ExitCode::from(common::EXIT_TRANSPORT);
+        }
+    };
+    let result: Result<(), CliError> = runtime.block_on(async move {
+        match cli.command {
+            Command::Kontur(args) => kontur::run(args).await,
+            Command::Demo => demo::run().await,
+        }
+    });
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("propusk: {}", error.message);
+            ExitCode::from(error.code)
+        }
+    }
+}
+
+/// Diagnostics on stderr, off unless `PROPUSK_LOG` asks (e.g. `PROPUSK_LOG=debug`). Secrets are
+/// never recorded in spans or events.
+fn init_tracing() {
+    let Ok(filter) = std::env::var("PROPUSK_LOG") else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
