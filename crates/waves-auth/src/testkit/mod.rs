@@ -1,0 +1,407 @@
+//! A loopback emulator of the Waves Enterprise authorization service and of a node's protected
+//! API (feature `testkit`), for tests, the demo and your own tests.
+//!
+//! - `POST /v1/auth/login`, `POST /v1/auth/token`, `POST /v1/auth/refresh`: issue RS256 JWT
+//!   access tokens with `exp` (lifetime adjustable, even negative, to hand out expired tokens)
+//!   and opaque refresh tokens that rotate: each refresh spends the one presented, and a spent
+//!   one presented again is refused with 401 and **counted** ([`WavesEmulator::refresh_reuses`]).
+//! - `POST /v1/user`: registration, 201.
+//! - `GET /node/status`: a node's protected route. In OAuth mode it verifies the Bearer JWT's
+//!   signature and `exp` as a node does (401 618/619/622, 403 621 for a missing role); in
+//!   API-key mode it compares `api_key_hash(X-API-Key)` with its hash (403 error 2).
+//! - `POST /utils/hash/secure`: `{"message","hash"}` like the node's utility.
+//! - Counters for each endpoint, a request log without secrets, and injected failures.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use waves_auth::testkit::WavesEmulator;
+//! let emulator = WavesEmulator::start().await;
+//! let config = emulator.config(); // the demo user, password mode
+//! let node = emulator.node_url(); // GET it with the credential
+//! # }
+//! ```
+
+mod handlers;
+mod signer;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::{get, post};
+use secrecy::SecretString;
+
+use crate::config::{WavesConfig, WavesConfigBuilder};
+use crate::protocol::LoginField;
+
+/// The demo user's login.
+pub const DEMO_LOGIN: &str = "user@example.com";
+/// The demo user's password.
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// The service token the emulator accepts at `/v1/auth/token`.
+pub const DEMO_SERVICE_TOKEN: &str = "demo-service-token";
+/// The API key the emulated node accepts in API-key mode (the node's default `api-key-hash`).
+pub const DEMO_API_KEY: &str = "ridethewaves!";
+/// The access-token lifetime the emulator starts with: 300 s.
+pub const DEFAULT_ACCESS_LIFETIME_SECS: i64 = 300;
+
+/// Which endpoint a failure applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/auth/login`.
+    Login,
+    /// `POST /v1/auth/token`.
+    Token,
+    /// `POST /v1/auth/refresh`.
+    Refresh,
+    /// `POST /v1/user`.
+    Register,
+    /// The node's `GET /node/status`.
+    Node,
+}
+
+/// A failure to inject into the next answer of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Answer with this status and a short text body (the request is not processed).
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// Answer 200 with a body that is not what the endpoint returns.
+    Garbage,
+    /// Answer 502 with an HTML error page, as a proxy would.
+    Html,
+    /// Answer 200 with a 2 MiB body.
+    Huge,
+    /// Answer 302 to this location.
+    RedirectTo(String),
+}
+
+/// How the emulated node guards `GET /node/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeAuth {
+    /// `oauth2`: a Bearer RS256 JWT from this emulator, not expired. The default.
+    OAuth2,
+    /// `api-key`: `X-API-Key` whose hash equals this `api-key-hash`.
+    ApiKey(String),
+}
+
+/// One request the emulator saw; no secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// Whether it carried an `Authorization` header.
+    pub authorization: bool,
+    /// Whether it carried an `X-API-Key` header.
+    pub api_key: bool,
+}
+
+#[derive(Default)]
+struct RefreshBook {
+    /// Refresh tokens that may be spent, and whose they are.
+    live: HashMap<String, String>,
+    /// Refresh tokens already spent.
+    spent: HashSet<String>,
+}
+
+struct EmulatorState {
+    users: Mutex<HashMap<String, String>>,
+    roles: Mutex<Vec<String>>,
+    required_role: Mutex<Option<String>>,
+    node_auth: Mutex<NodeAuth>,
+    register_field: Mutex<LoginField>,
+    access_lifetime: AtomicI64,
+    include_exp: AtomicBool,
+    refresh_tokens: Mutex<RefreshBook>,
+    logins: AtomicUsize,
+    service_grants: AtomicUsize,
+    refreshes: AtomicUsize,
+    refresh_reuses: AtomicUsize,
+    registrations: AtomicUsize,
+    node_requests: AtomicUsize,
+    node_rejections: AtomicUsize,
+    requests: Mutex<Vec<RecordedRequest>>,
+    failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The running emulator; stops when dropped.
+pub struct WavesEmulator {
+    address: SocketAddr,
+    state: Arc<EmulatorState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for WavesEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavesEmulator")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for WavesEmulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl WavesEmulator {
+    /// Starts on `127.0.0.1` at a free port, knowing the demo user, the demo service token,
+    /// issuing tokens that live [`DEFAULT_ACCESS_LIFETIME_SECS`] with role `user`, the node in
+    /// OAuth mode. The first start in a process makes an RSA-2048 key (a moment's work).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (this is test tooling).
+    pub async fn start() -> Self {
+        let _ = signer::signer();
+        let state = Arc::new(EmulatorState {
+            users: Mutex::new(HashMap::from([(
+                DEMO_LOGIN.to_owned(),
+                DEMO_PASSWORD.to_owned(),
+            )])),
+            roles: Mutex::new(vec!["user".to_owned()]),
+            required_role: Mutex::new(None),
+            node_auth: Mutex::new(NodeAuth::OAuth2),
+            register_field: Mutex::new(LoginField::Login),
+            access_lifetime: AtomicI64::new(DEFAULT_ACCESS_LIFETIME_SECS),
+            include_exp: AtomicBool::new(true),
+            refresh_tokens: Mutex::new(RefreshBook::default()),
+            logins: AtomicUsize::new(0),
+            service_grants: AtomicUsize::new(0),
+            refreshes: AtomicUsize::new(0),
+            refresh_reuses: AtomicUsize::new(0),
+            registrations: AtomicUsize::new(0),
+            node_requests: AtomicUsize::new(0),
+            node_rejections: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
+            failures: Mutex::new(VecDeque::new()),
+        });
+        let app = Router::new()
+            .route("/status", get(handlers::status))
+            .route("/v1/auth/login", post(handlers::login))
+            .route("/v1/auth/token", post(handlers::service_token))
+            .route("/v1/auth/refresh", post(handlers::refresh))
+            .route("/v1/user", post(handlers::register))
+            .route("/node/status", get(handlers::node_status))
+            .route("/utils/hash/secure", post(handlers::secure_hash))
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a loopback port for the Waves emulator");
+        let address = listener.local_addr().expect("a bound address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            address,
+            state,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`: the authorization service's base URL (and the node's).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The emulated node's protected route, `http://127.0.0.1:<port>/node/status`.
+    pub fn node_url(&self) -> String {
+        format!("{}/node/status", self.base_url())
+    }
+
+    /// A config builder for the demo user (password mode) at this emulator.
+    pub fn config_builder(&self) -> WavesConfigBuilder {
+        WavesConfig::builder()
+            .auth_url(self.base_url())
+            .login(DEMO_LOGIN)
+            .password(SecretString::from(DEMO_PASSWORD))
+    }
+
+    /// The demo user's config (password mode).
+    pub fn config(&self) -> WavesConfig {
+        self.config_builder()
+            .build()
+            .expect("the demo user's config is valid")
+    }
+
+    /// A service-mode config with the demo service token.
+    pub fn service_config(&self) -> WavesConfig {
+        WavesConfig::builder()
+            .auth_url(self.base_url())
+            .service_token(SecretString::from(DEMO_SERVICE_TOKEN))
+            .build()
+            .expect("the demo service config is valid")
+    }
+
+    /// Adds (or replaces) a user.
+    pub fn add_user(&self, login: &str, password: &str) {
+        lock(&self.state.users).insert(login.to_owned(), password.to_owned());
+    }
+
+    /// Whether a user is known (registered or added).
+    pub fn has_user(&self, login: &str) -> bool {
+        lock(&self.state.users).contains_key(login)
+    }
+
+    /// Tokens issued from now on live `seconds` (negative: already expired when issued).
+    pub fn set_access_lifetime(&self, seconds: i64) {
+        self.state.access_lifetime.store(seconds, Ordering::SeqCst);
+    }
+
+    /// Whether tokens issued from now on carry `exp` (default true; a node refuses tokens
+    /// without it).
+    pub fn set_include_exp(&self, include: bool) {
+        self.state.include_exp.store(include, Ordering::SeqCst);
+    }
+
+    /// The roles put into tokens issued from now on (default `["user"]`).
+    pub fn set_roles(&self, roles: &[&str]) {
+        *lock(&self.state.roles) = roles.iter().map(|r| (*r).to_owned()).collect();
+    }
+
+    /// A role the node route requires (403 error 621 without it). Default none.
+    pub fn require_role(&self, role: Option<&str>) {
+        *lock(&self.state.required_role) = role.map(str::to_owned);
+    }
+
+    /// How the node route is guarded. Default [`NodeAuth::OAuth2`].
+    pub fn set_node_auth(&self, auth: NodeAuth) {
+        *lock(&self.state.node_auth) = auth;
+    }
+
+    /// Which field registration expects the login in (default `login`; the other is refused).
+    pub fn set_register_field(&self, field: LoginField) {
+        *lock(&self.state.register_field) = field;
+    }
+
+    /// Makes every live refresh token unknown (a refresh with one is refused with 401, not
+    /// counted as reuse), as if the service had expired or revoked them.
+    pub fn revoke_refresh_tokens(&self) {
+        lock(&self.state.refresh_tokens).live.clear();
+    }
+
+    /// The next answer of `endpoint` fails with `failure` (failures queue up in order).
+    pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
+        lock(&self.state.failures).push_back((endpoint, failure));
+    }
+
+    /// How many `POST /v1/auth/login` requests arrived.
+    pub fn logins(&self) -> usize {
+        self.state.logins.load(Ordering::SeqCst)
+    }
+
+    /// How many `POST /v1/auth/token` requests arrived.
+    pub fn service_grants(&self) -> usize {
+        self.state.service_grants.load(Ordering::SeqCst)
+    }
+
+    /// How many `POST /v1/auth/refresh` requests arrived.
+    pub fn refreshes(&self) -> usize {
+        self.state.refreshes.load(Ordering::SeqCst)
+    }
+
+    /// How many refreshes presented a refresh token that had already been spent. A correct
+    /// client keeps this at zero.
+    pub fn refresh_reuses(&self) -> usize {
+        self.state.refresh_reuses.load(Ordering::SeqCst)
+    }
+
+    /// How many `POST /v1/user` requests arrived.
+    pub fn registrations(&self) -> usize {
+        self.state.registrations.load(Ordering::SeqCst)
+    }
+
+    /// How many node requests arrived.
+    pub fn node_requests(&self) -> usize {
+        self.state.node_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many node requests were refused for their credential (401 or 403).
+    pub fn node_rejections(&self) -> usize {
+        self.state.node_rejections.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// The public key, as a node's `node.api.auth.public-key` wants it (Base64 X.509
+    /// SubjectPublicKeyInfo).
+    pub fn public_key_base64(&self) -> String {
+        signer::signer().public_key_base64().to_owned()
+    }
+
+    /// A token signed by this emulator for `subject`, living `lifetime_secs` (negative:
+    /// expired), with the current roles. For tests of the node route.
+    pub fn issue_access_token(&self, subject: &str, lifetime_secs: i64) -> String {
+        self.state.access_token(subject, lifetime_secs)
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_token(length: usize) -> String {
+    (0..length).map(|_| fastrand::alphanumeric()).collect()
+}
+
+impl EmulatorState {
+    fn take_failure(&self, endpoint: Endpoint) -> Option<Failure> {
+        let mut failures = lock(&self.failures);
+        let index = failures.iter().position(|(e, _)| *e == endpoint)?;
+        failures.remove(index).map(|(_, f)| f)
+    }
+
+    fn record(&self, method: &str, path: &str, headers: &axum::http::HeaderMap) {
+        lock(&self.requests).push(RecordedRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            authorization: headers.contains_key(axum::http::header::AUTHORIZATION),
+            api_key: headers.contains_key("x-api-key"),
+        });
+    }
+
+    fn access_token(&self, subject: &str, lifetime_secs: i64) -> String {
+        let now = unix_now();
+        let mut claims = serde_json::json!({
+            "sub": subject,
+            "iat": now,
+            "jti": random_token(16),
+            "roles": *lock(&self.roles),
+            "addresses": [],
+        });
+        if self.include_exp.load(Ordering::SeqCst) {
+            claims["exp"] = serde_json::json!(now.saturating_add(lifetime_secs).max(0));
+        }
+        signer::signer().sign(&claims)
+    }
+
+    /// A fresh pair for `subject`, its refresh token made live.
+    fn issue_pair(&self, subject: &str) -> serde_json::Value {
+        let access = self.access_token(subject, self.access_lifetime.load(Ordering::SeqCst));
+        let refresh = random_token(43);
+        lock(&self.refresh_tokens)
+            .live
+            .insert(refresh.clone(), subject.to_owned());
+        serde_json::json!({
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+        })
+    }
+}
