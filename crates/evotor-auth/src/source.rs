@@ -1,0 +1,258 @@
+//! The Cloud token as a [`CredentialSource`]: read from the store, put on each request by path.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use auth_core::{AuthError, Credential, CredentialSource, Identity};
+use http::header::{ACCEPT, AUTHORIZATION};
+use http::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::{EvotorConfig, V2Auth};
+use crate::protocol::{self, ApiVersion, V2_MEDIA_TYPE, X_AUTHORIZATION};
+use crate::tokens::{CloudTokenStore, FixedCloudToken};
+use crate::{PROVIDER, UserId, error};
+
+/// The extra under which the credential keeps the `Authorization: Bearer` value for v2 paths.
+const BEARER_EXTRA: &str = "bearer";
+
+/// The Evotor Cloud token of one user, as a credential source.
+///
+/// - [`acquire`](CredentialSource::acquire) reads the latest token from the
+///   [`CloudTokenStore`]; there is no refresh call in Evotor. With no token known yet it fails
+///   with [`AuthError::Rejected`] saying the Cloud has not delivered one.
+/// - The credential "expires" after [`EvotorConfig::token_lifetime`] (24 h by default) only so
+///   the store is consulted again now and then; Cloud tokens have no published lifetime.
+/// - HTTP 401 is a rejection: [`auth_core::AuthClient`] invalidates the credential, reads the
+///   store again (a newer token may have arrived through `/user/token`) and retries once.
+/// - [`apply`](CredentialSource::apply) writes `X-Authorization: <token>` on `/api/v1/...` and,
+///   elsewhere (v2), `Authorization: Bearer <token>` plus `Accept: application/vnd.evotor.v2+json`
+///   (unless the request already has an `Accept`); see [`V2Auth`] for the alternatives.
+///
+/// The credential's own headers (what `propusk evotor header` prints) are the v1 form,
+/// `X-Authorization: <token>`.
+pub struct EvotorSource {
+    config: EvotorConfig,
+    user_id: UserId,
+    store: Arc<dyn CloudTokenStore>,
+    identity: Identity,
+}
+
+impl EvotorSource {
+    /// A source reading the token of `config.user_id()` from `store`. Fails when no user id
+    /// is configured.
+    pub fn new(config: EvotorConfig, store: Arc<dyn CloudTokenStore>) -> Result<Self, AuthError> {
+        let user_id = config.user_id.clone().ok_or_else(error::missing_user_id)?;
+        Ok(Self::build(config, user_id, store))
+    }
+
+    /// A source for one token known in advance (`EVOTOR_TOKEN`). The identity is the base URL
+    /// and the configured user id (or `-` when none), never the token.
+    pub fn with_token(config: EvotorConfig, token: SecretString) -> Self {
+        let user_id = config
+            .user_id
+            .clone()
+            .unwrap_or_else(|| UserId::parse("-").expect("'-' is a valid user id"));
+        Self::build(config, user_id, Arc::new(FixedCloudToken::new(token)))
+    }
+
+    fn build(config: EvotorConfig, user_id: UserId, store: Arc<dyn CloudTokenStore>) -> Self {
+        let identity = Identity::new(PROVIDER, [config.base_url.as_str(), user_id.as_str()]);
+        Self {
+            config,
+            user_id,
+            store,
+            identity,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EvotorConfig {
+        &self.config
+    }
+
+    /// The user whose token this source hands out.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The credential for `token`, without any store: `X-Authorization: <token>`, good for the
+    /// configured lifetime.
+    pub fn credential_for(&self, token: &str) -> Result<Credential, AuthError> {
+        if !protocol::is_header_safe_token(token) {
+            return Err(error::unusable_cloud_token(&self.user_id));
+        }
+        Credential::new(
+            SecretString::from(token.to_owned()),
+            SystemTime::now() + self.config.token_lifetime,
+        )
+        .with_extra(
+            BEARER_EXTRA,
+            SecretString::from(protocol::bearer_value(token)),
+        )
+        .with_header(
+            PROVIDER,
+            X_AUTHORIZATION,
+            &protocol::x_authorization_value(token),
+        )
+    }
+}
+
+impl fmt::Debug for EvotorSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvotorSource")
+            .field("config", &self.config)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn sensitive(value: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+#[async_trait]
+impl CredentialSource for EvotorSource {
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {
+        let token = self
+            .store
+            .cloud_token(&self.user_id)
+            .await?
+            .ok_or_else(|| error::no_cloud_token(&self.user_id))?;
+        if let Some(previous) = previous
+            && previous.token().expose_secret() == token.expose_secret()
+        {
+            tracing::debug!(user = %self.user_id, "the store still holds the same Cloud token");
+        }
+        self.credential_for(token.expose_secret())
+    }
+
+    fn apply(&self, credential: &Credential, path: &str, headers: &mut HeaderMap) {
+        let version = protocol::api_version(self.config.base_url.path(), path);
+        let x_authorization = credential.headers().get(&X_AUTHORIZATION).cloned();
+        let bearer = credential
+            .extra(BEARER_EXTRA)
+            .and_then(|value| sensitive(value.expose_secret()));
+        match version {
+            ApiVersion::V1 => {
+                if let Some(value) = x_authorization {
+                    headers.insert(X_AUTHORIZATION, value);
+                }
+            }
+            ApiVersion::V2 => {
+                let (send_x, send_bearer) = match self.config.v2_auth {
+                    V2Auth::Bearer => (false, true),
+                    V2Auth::XAuthorization => (true, false),
+                    V2Auth::Both => (true, true),
+                };
+                if send_x && let Some(value) = x_authorization {
+                    headers.insert(X_AUTHORIZATION, value);
+                }
+                if send_bearer && let Some(value) = bearer {
+                    headers.insert(AUTHORIZATION, value);
+                }
+                if !headers.contains_key(ACCEPT) {
+                    headers.insert(ACCEPT, HeaderValue::from_static(V2_MEDIA_TYPE));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(v2_auth: V2Auth) -> EvotorSource {
+        let config = EvotorConfig::builder().v2_auth(v2_auth).build().unwrap();
+        EvotorSource::with_token(
+            config,
+            SecretString::from("f46b89a5-8e80-4591-b0aa-94551790444b"),
+        )
+    }
+
+    async fn applied(source: &EvotorSource, path: &str) -> HeaderMap {
+        let credential = source.acquire(None).await.unwrap();
+        let mut headers = HeaderMap::new();
+        source.apply(&credential, path, &mut headers);
+        headers
+    }
+
+    #[tokio::test]
+    async fn v1_paths_get_x_authorization_only() {
+        let headers = applied(&source(V2Auth::Bearer), "/api/v1/inventories/stores/search").await;
+        assert_eq!(
+            headers["x-authorization"],
+            "f46b89a5-8e80-4591-b0aa-94551790444b"
+        );
+        assert!(headers["x-authorization"].is_sensitive());
+        assert!(!headers.contains_key(AUTHORIZATION));
+        assert!(!headers.contains_key(ACCEPT));
+    }
+
+    #[tokio::test]
+    async fn v2_paths_get_bearer_and_the_v2_media_type() {
+        let headers = applied(&source(V2Auth::Bearer), "/stores").await;
+        assert_eq!(
+            headers[AUTHORIZATION],
+            "Bearer f46b89a5-8e80-4591-b0aa-94551790444b"
+        );
+        assert!(headers[AUTHORIZATION].is_sensitive());
+        assert_eq!(headers[ACCEPT], "application/vnd.evotor.v2+json");
+        assert!(!headers.contains_key("x-authorization"));
+    }
+
+    #[tokio::test]
+    async fn the_switch_sends_x_authorization_on_v2_too() {
+        let headers = applied(&source(V2Auth::XAuthorization), "/stores").await;
+        assert_eq!(
+            headers["x-authorization"],
+            "f46b89a5-8e80-4591-b0aa-94551790444b"
+        );
+        assert!(!headers.contains_key(AUTHORIZATION));
+        let both = applied(&source(V2Auth::Both), "/devices").await;
+        assert!(both.contains_key("x-authorization") && both.contains_key(AUTHORIZATION));
+    }
+
+    #[tokio::test]
+    async fn an_accept_the_caller_chose_is_kept() {
+        let source = source(V2Auth::Bearer);
+        let credential = source.acquire(None).await.unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.evotor.v2+bulk+json"),
+        );
+        source.apply(&credential, "/bulks/1", &mut headers);
+        assert_eq!(headers[ACCEPT], "application/vnd.evotor.v2+bulk+json");
+    }
+
+    #[tokio::test]
+    async fn a_store_without_user_id_is_refused_and_debug_hides_the_token() {
+        let config = EvotorConfig::builder().build().unwrap();
+        let store: Arc<dyn CloudTokenStore> =
+            Arc::new(FixedCloudToken::new(SecretString::from("x")));
+        let error = EvotorSource::new(config, store).unwrap_err();
+        assert!(error.to_string().contains("user id"), "{error}");
+        let source = source(V2Auth::Bearer);
+        let credential = source.acquire(None).await.unwrap();
+        let text = format!("{source:?} {credential:?}");
+        assert!(!text.contains("f46b89a5"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn header_unsafe_tokens_are_refused() {
+        let config = EvotorConfig::builder().build().unwrap();
+        let source = EvotorSource::with_token(config, SecretString::from("a\r\nX-Evil: 1"));
+        let error = source.acquire(None).await.unwrap_err();
+        assert!(!error.to_string().contains("X-Evil"), "{error}");
+    }
+}

@@ -1,0 +1,504 @@
+//! A [`WebhookStore`] in a private folder, so users, tokens and applied events survive a
+//! restart of the receiver.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::AuthError;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::TokenDigest;
+use super::store::{State, UserTokenRecord, WebhookStore};
+use crate::UserId;
+use crate::tokens::CloudTokenStore;
+
+/// The format version this build writes; a file with a higher one is refused, not overwritten.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Registered users and user-token digests.
+pub const USERS_FILE: &str = "evotor-users.json";
+/// Cloud tokens by user id (secrets: owner-only).
+pub const CLOUD_TOKENS_FILE: &str = "evotor-cloud-tokens.json";
+/// Keys of applied events with the time they were applied.
+pub const EVENTS_FILE: &str = "evotor-events.json";
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct UsersFile {
+    format: u32,
+    users: Vec<UserId>,
+    user_tokens: BTreeMap<String, UserTokenRecord>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct CloudTokensFile {
+    format: u32,
+    tokens: BTreeMap<UserId, String>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct EventsFile {
+    format: u32,
+    events: BTreeMap<String, u64>,
+}
+
+trait Versioned {
+    fn format(&self) -> u32;
+}
+
+impl Versioned for UsersFile {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+impl Versioned for CloudTokensFile {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+impl Versioned for EventsFile {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+/// Keeps the receiver's state in three JSON files in one folder:
+/// [`USERS_FILE`], [`CLOUD_TOKENS_FILE`] and [`EVENTS_FILE`].
+///
+/// - The folder is created owner-only (0700), the files owner-only (0600) on Unix.
+/// - Every change is written to a temporary file in the same folder, flushed and renamed over
+///   the old one, so a crash leaves the old state or the new, never half of one.
+/// - User tokens are stored as SHA-256 digests only; Cloud tokens as they must be sent.
+/// - A damaged file, or one a newer version wrote, stops [`open`](Self::open) with an error
+///   naming the file: this is the receiver's record of its users, not a cache to drop.
+/// - One receiver process writes a folder. Other processes may read Cloud tokens from it
+///   ([`cloud_token`](CloudTokenStore::cloud_token) reads the file each time), e.g. a client
+///   process using [`crate::EvotorSource`].
+/// - Event keys older than the retention (7 days by default) are dropped as new ones arrive.
+#[derive(Clone)]
+pub struct FileWebhookStore {
+    folder: PathBuf,
+    state: Arc<tokio::sync::Mutex<State>>,
+}
+
+impl FileWebhookStore {
+    /// Opens (or starts) the store in `folder`.
+    pub fn open(folder: impl Into<PathBuf>) -> Result<Self, AuthError> {
+        let folder = folder.into();
+        create_private_folder(&folder)
+            .map_err(|error| store_error("create the store folder", &folder, error))?;
+        let users: UsersFile = read_file(&folder, USERS_FILE)?.unwrap_or_default();
+        let cloud: CloudTokensFile = read_file(&folder, CLOUD_TOKENS_FILE)?.unwrap_or_default();
+        let events: EventsFile = read_file(&folder, EVENTS_FILE)?.unwrap_or_default();
+        let mut state = State::default();
+        state.users = users.users.into_iter().collect();
+        for (hex, record) in users.user_tokens {
+            let digest = TokenDigest::from_hex(&hex).ok_or_else(|| {
+                AuthError::store(format!(
+                    "{} holds a user-token digest that is not 64 hex digits; the file is damaged",
+                    folder.join(USERS_FILE).display()
+                ))
+            })?;
+            state.user_tokens.insert(digest, record);
+        }
+        state.cloud_tokens = cloud
+            .tokens
+            .into_iter()
+            .map(|(user, token)| (user, SecretString::from(token)))
+            .collect();
+        state.events = events.events;
+        Ok(Self {
+            folder,
+            state: Arc::new(tokio::sync::Mutex::new(state)),
+        })
+    }
+
+    /// The folder it keeps its files in.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    async fn write<T: Serialize>(&self, name: &'static str, value: &T) -> Result<(), AuthError> {
+        let bytes = serde_json::to_vec_pretty(value)
+            .map_err(|error| AuthError::store(format!("could not encode {name}: {error}")))?;
+        let folder = self.folder.clone();
+        tokio::task::spawn_blocking(move || atomic_write(&folder, name, &bytes))
+            .await
+            .map_err(|_| AuthError::store("the writing task was cancelled"))?
+            .map_err(|error| store_error(&format!("write {name}"), &self.folder, error))
+    }
+
+    async fn write_users(&self, state: &State) -> Result<(), AuthError> {
+        let file = UsersFile {
+            format: FORMAT_VERSION,
+            users: state.users.iter().cloned().collect(),
+            user_tokens: state
+                .user_tokens
+                .iter()
+                .map(|(digest, record)| (digest.to_hex(), record.clone()))
+                .collect(),
+        };
+        self.write(USERS_FILE, &file).await
+    }
+
+    async fn write_cloud_tokens(&self, state: &State) -> Result<(), AuthError> {
+        let file = CloudTokensFile {
+            format: FORMAT_VERSION,
+            tokens: state
+                .cloud_tokens
+                .iter()
+                .map(|(user, token)| (user.clone(), token.expose_secret().to_owned()))
+                .collect(),
+        };
+        self.write(CLOUD_TOKENS_FILE, &file).await
+    }
+
+    async fn write_events(&self, state: &State) -> Result<(), AuthError> {
+        let file = EventsFile {
+            format: FORMAT_VERSION,
+            events: state.events.clone(),
+        };
+        self.write(EVENTS_FILE, &file).await
+    }
+}
+
+impl fmt::Debug for FileWebhookStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileWebhookStore")
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl CloudTokenStore for FileWebhookStore {
+    async fn cloud_token(&self, user_id: &UserId) -> Result<Option<SecretString>, AuthError> {
+        let folder = self.folder.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            read_file::<CloudTokensFile>(&folder, CLOUD_TOKENS_FILE)
+        })
+        .await
+        .map_err(|_| AuthError::store("the reading task was cancelled"))??;
+        Ok(file.and_then(|mut file| file.tokens.remove(user_id).map(SecretString::from)))
+    }
+
+    async fn save_cloud_token(
+        &self,
+        user_id: &UserId,
+        token: SecretString,
+    ) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        let previous = state.cloud_tokens.insert(user_id.clone(), token);
+        let result = self.write_cloud_tokens(&state).await;
+        if result.is_err() {
+            match previous {
+                Some(previous) => state.cloud_tokens.insert(user_id.clone(), previous),
+                None => state.cloud_tokens.remove(user_id),
+            };
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl WebhookStore for FileWebhookStore {
+    async fn register_user(&self, user_id: &UserId) -> Result<bool, AuthError> {
+        let mut state = self.state.lock().await;
+        if !state.users.insert(user_id.clone()) {
+            return Ok(false);
+        }
+        if let Err(error) = self.write_users(&state).await {
+            state.users.remove(user_id);
+            return Err(error);
+        }
+        Ok(true)
+    }
+
+    async fn is_registered(&self, user_id: &UserId) -> Result<bool, AuthError> {
+        Ok(self.state.lock().await.users.contains(user_id))
+    }
+
+    async fn save_user_token(
+        &self,
+        digest: &TokenDigest,
+        record: UserTokenRecord,
+    ) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        let previous = state.user_tokens.insert(*digest, record);
+        let result = self.write_users(&state).await;
+        if result.is_err() {
+            match previous {
+                Some(previous) => state.user_tokens.insert(*digest, previous),
+                None => state.user_tokens.remove(digest),
+            };
+        }
+        result
+    }
+
+    async fn find_user_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<UserTokenRecord>, AuthError> {
+        Ok(self.state.lock().await.user_tokens.get(digest).cloned())
+    }
+
+    async fn revoke_user_token(&self, digest: &TokenDigest) -> Result<bool, AuthError> {
+        let mut state = self.state.lock().await;
+        let Some(removed) = state.user_tokens.remove(digest) else {
+            return Ok(false);
+        };
+        if let Err(error) = self.write_users(&state).await {
+            state.user_tokens.insert(*digest, removed);
+            return Err(error);
+        }
+        Ok(true)
+    }
+
+    async fn revoke_user_tokens(&self, user_id: &UserId) -> Result<usize, AuthError> {
+        let mut state = self.state.lock().await;
+        let before = state.user_tokens.clone();
+        let revoked = state.revoke_user(user_id);
+        if revoked == 0 {
+            return Ok(0);
+        }
+        if let Err(error) = self.write_users(&state).await {
+            state.user_tokens = before;
+            return Err(error);
+        }
+        Ok(revoked)
+    }
+
+    async fn event_applied(&self, key: &str) -> Result<bool, AuthError> {
+        Ok(self.state.lock().await.events.contains_key(key))
+    }
+
+    async fn mark_event_applied(
+        &self,
+        key: &str,
+        now_ms: u64,
+        retention: Duration,
+    ) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        let before = state.events.clone();
+        state.mark_event(key, now_ms, retention);
+        if let Err(error) = self.write_events(&state).await {
+            state.events = before;
+            return Err(error);
+        }
+        Ok(())
+    }
+}
+
+fn read_file<T: DeserializeOwned + Versioned>(
+    folder: &Path,
+    name: &str,
+) -> Result<Option<T>, AuthError> {
+    let path = folder.join(name);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(store_error(&format!("read {name}"), folder, error)),
+    };
+    let value: T = serde_json::from_slice(&bytes).map_err(|error| {
+        AuthError::store(format!(
+            "{} is damaged (line {}, column {}); restore it from a backup or move it away to start over",
+            path.display(),
+            error.line(),
+            error.column()
+        ))
+    })?;
+    if value.format() > FORMAT_VERSION {
+        return Err(AuthError::store(format!(
+            "{} was written by a newer propusk (format {}, this build reads {FORMAT_VERSION})",
+            path.display(),
+            value.format()
+        )));
+    }
+    Ok(Some(value))
+}
+
+fn atomic_write(folder: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    create_private_folder(folder)?;
+    let target = folder.join(name);
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|error| io::Error::other(error.to_string()))?;
+    let temporary = folder.join(format!(".{name}.{}.tmp", u64::from_le_bytes(random)));
+    let result = (|| {
+        let mut file = private_file_options().open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, &target)?;
+        if let Ok(folder) = File::open(folder) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+fn create_private_folder(folder: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(folder)
+}
+
+fn private_file_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+fn store_error(action: &str, folder: &Path, error: io::Error) -> AuthError {
+    AuthError::store(format!(
+        "could not {action} in {}: {error}; check that the folder is writable by this user, or choose another with --cache-dir / PROPUSK_CACHE_DIR",
+        folder.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> UserId {
+        UserId::parse("01-000000000000001").unwrap()
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = TokenDigest::of("toaWaep4chou7ahkoogiu9Iusaht9ima");
+        {
+            let store = FileWebhookStore::open(dir.path()).unwrap();
+            assert!(store.register_user(&user()).await.unwrap());
+            store
+                .save_user_token(
+                    &digest,
+                    UserTokenRecord {
+                        user_id: user(),
+                        issued_at_ms: 5,
+                    },
+                )
+                .await
+                .unwrap();
+            store
+                .save_cloud_token(&user(), SecretString::from("f46b89a5-cloud"))
+                .await
+                .unwrap();
+            store
+                .mark_event_applied("installation:1", 10, Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let store = FileWebhookStore::open(dir.path()).unwrap();
+        assert!(!store.register_user(&user()).await.unwrap());
+        assert_eq!(
+            store
+                .find_user_token(&digest)
+                .await
+                .unwrap()
+                .unwrap()
+                .issued_at_ms,
+            5
+        );
+        assert_eq!(
+            store
+                .cloud_token(&user())
+                .await
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
+            "f46b89a5-cloud"
+        );
+        assert!(store.event_applied("installation:1").await.unwrap());
+        let users = fs::read_to_string(dir.path().join(USERS_FILE)).unwrap();
+        assert!(
+            !users.contains("toaWaep4"),
+            "user tokens are stored as digests only"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("store");
+        let store = FileWebhookStore::open(&folder).unwrap();
+        store
+            .save_cloud_token(&user(), SecretString::from("t"))
+            .await
+            .unwrap();
+        let mode = fs::metadata(folder.join(CLOUD_TOKENS_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = fs::metadata(&folder).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let leftovers: Vec<_> = fs::read_dir(&folder)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_damaged_file_stops_open_and_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(USERS_FILE), b"{\"format\":1,").unwrap();
+        let message = FileWebhookStore::open(dir.path()).unwrap_err().to_string();
+        assert!(message.contains(USERS_FILE), "{message}");
+        fs::write(
+            dir.path().join(USERS_FILE),
+            br#"{"format":9,"users":[],"userTokens":{}}"#,
+        )
+        .unwrap();
+        let message = FileWebhookStore::open(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("newer"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn another_process_sees_new_cloud_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = FileWebhookStore::open(dir.path()).unwrap();
+        let reader = FileWebhookStore::open(dir.path()).unwrap();
+        assert!(reader.cloud_token(&user()).await.unwrap().is_none());
+        writer
+            .save_cloud_token(&user(), SecretString::from("t2"))
+            .await
+            .unwrap();
+        assert_eq!(
+            reader
+                .cloud_token(&user())
+                .await
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
+            "t2"
+        );
+    }
+}
