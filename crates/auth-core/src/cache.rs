@@ -190,9 +190,12 @@ impl CredentialCache {
     /// margin had begun).
     pub fn mark_stale(&self) {
         if let Some(entry) = self.inner.current.load().as_deref() {
-            let _ = entry
-                .state
-                .compare_exchange(FRESH, REFRESH_DUE, Ordering::AcqRel, Ordering::Acquire);
+            let _ = entry.state.compare_exchange(
+                FRESH,
+                REFRESH_DUE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
             let _ = entry.state.compare_exchange(
                 CHECK_CLOCK,
                 REFRESH_DUE,
@@ -298,7 +301,8 @@ impl Inner {
 
     async fn acquire(self: &Arc<Self>) -> Result<Arc<Credential>, AuthError> {
         let identity = self.source.identity().clone();
-        let span = tracing::info_span!("propusk.acquire", provider = identity.provider(), key = %identity);
+        let span =
+            tracing::info_span!("propusk.acquire", provider = identity.provider(), key = %identity);
         async {
             let current = self.current.load_full();
             let rejected = current

@@ -1,8 +1,6 @@
 //! The reqwest glue: an HTTP client that authenticates every request, re-authenticates once on
 //! rejection, and never carries credentials to another origin.
 
-use std::sync::Arc;
-
 use http::header::LOCATION;
 use http::{HeaderMap, Method, StatusCode};
 use reqwest::{Request, Response};
@@ -30,7 +28,7 @@ pub struct AuthClient {
 }
 
 /// What became of one authenticated exchange.
-enum Outcome {
+pub(crate) enum Outcome {
     Accepted(Response),
     Rejected(Response),
 }
@@ -70,11 +68,9 @@ impl AuthClient {
     /// An authenticated GET of `url`.
     pub async fn get(&self, url: impl reqwest::IntoUrl) -> Result<Response, AuthError> {
         let provider = self.provider();
-        let request = self
-            .http
-            .get(url)
-            .build()
-            .map_err(|error| AuthError::config(provider, format!("bad request: {}", error.without_url())))?;
+        let request = self.http.get(url).build().map_err(|error| {
+            AuthError::config(provider, format!("bad request: {}", error.without_url()))
+        })?;
         self.send(request).await
     }
 
@@ -112,16 +108,24 @@ impl AuthClient {
     }
 
     /// One request with redirects followed, then judged for rejection.
-    async fn exchange(&self, request: Request, credential: &Credential) -> Result<Outcome, AuthError> {
-        let response = self.follow_redirects(request, credential).await?;
-        self.judge(response).await
+    async fn exchange(
+        &self,
+        request: Request,
+        credential: &Credential,
+    ) -> Result<Outcome, AuthError> {
+        let (response, carried_credential) = self.follow_redirects(request, credential).await?;
+        if !carried_credential {
+            // An answer from another origin, which never saw the credential, cannot reject it.
+            return Ok(Outcome::Accepted(response));
+        }
+        judge(self.cache.source().as_ref(), response).await
     }
 
     async fn follow_redirects(
         &self,
         mut request: Request,
         credential: &Credential,
-    ) -> Result<Response, AuthError> {
+    ) -> Result<(Response, bool), AuthError> {
         let provider = self.provider();
         let origin = request.url().origin();
         let mut authenticated = true;
@@ -138,11 +142,12 @@ impl AuthClient {
                 .execute(request)
                 .await
                 .map_err(|error| AuthError::transport(provider, error))?;
-            let Some(next_url) = redirect_target(&url, response.status(), response.headers()) else {
-                return Ok(response);
+            let Some(next_url) = redirect_target(&url, response.status(), response.headers())
+            else {
+                return Ok((response, authenticated));
             };
             let Some(mut next) = next_copy else {
-                return Ok(response);
+                return Ok((response, authenticated));
             };
             if matches!(
                 response.status(),
@@ -169,42 +174,47 @@ impl AuthClient {
             format!("more than {MAX_REDIRECTS} redirects"),
         ))
     }
+}
 
-    async fn judge(&self, response: Response) -> Result<Outcome, AuthError> {
-        let source = Arc::clone(self.cache.source());
-        if !source.inspects_body() {
-            let view = ResponseView {
-                status: response.status(),
-                headers: response.headers(),
-                body: None,
-            };
-            return Ok(if source.is_rejection(&view) {
-                Outcome::Rejected(response)
-            } else {
-                Outcome::Accepted(response)
-            });
-        }
-        let status = response.status();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = read_body_limited(self.provider(), response, MAX_BODY).await?;
+/// Whether `response` is the provider's rejection, reading (and rebuilding) the body when the
+/// source needs it.
+pub(crate) async fn judge(
+    source: &dyn crate::CredentialSource,
+    response: Response,
+) -> Result<Outcome, AuthError> {
+    if !source.inspects_body() {
         let view = ResponseView {
-            status,
-            headers: &headers,
-            body: Some(&body),
+            status: response.status(),
+            headers: response.headers(),
+            body: None,
         };
-        let rejected = source.is_rejection(&view);
-        let mut rebuilt = http::Response::new(body);
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        let response = Response::from(rebuilt);
-        Ok(if rejected {
+        return Ok(if source.is_rejection(&view) {
             Outcome::Rejected(response)
         } else {
             Outcome::Accepted(response)
-        })
+        });
     }
+    let provider = source.identity().provider();
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = read_body_limited(provider, response, MAX_BODY).await?;
+    let view = ResponseView {
+        status,
+        headers: &headers,
+        body: Some(&body),
+    };
+    let rejected = source.is_rejection(&view);
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    let response = Response::from(rebuilt);
+    Ok(if rejected {
+        Outcome::Rejected(response)
+    } else {
+        Outcome::Accepted(response)
+    })
 }
 
 /// Where a redirect answer points, if it is one.

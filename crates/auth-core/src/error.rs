@@ -76,7 +76,11 @@ impl AuthError {
     }
 
     /// A rejection of the credentials.
-    pub fn rejected(provider: &'static str, status: Option<u16>, message: impl fmt::Display) -> Self {
+    pub fn rejected(
+        provider: &'static str,
+        status: Option<u16>,
+        message: impl fmt::Display,
+    ) -> Self {
         Self::Rejected {
             provider,
             status,

@@ -68,8 +68,14 @@ mod tests {
     #[test]
     fn margin_never_exceeds_half_the_lifetime() {
         let p = RefreshPolicy::default();
-        assert_eq!(p.margin_for(Duration::from_secs(30)), Duration::from_secs(15));
+        assert_eq!(
+            p.margin_for(Duration::from_secs(30)),
+            Duration::from_secs(15)
+        );
         let m = p.margin_for(Duration::from_secs(900));
-        assert!(m >= Duration::from_secs(60) && m <= Duration::from_secs(70), "{m:?}");
+        assert!(
+            m >= Duration::from_secs(60) && m <= Duration::from_secs(70),
+            "{m:?}"
+        );
     }
 }

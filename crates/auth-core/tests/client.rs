@@ -1,0 +1,152 @@
+//! The reqwest glue over wiremock: retry once, streaming bodies, redirects, the middleware.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{AuthClient, AuthError, AuthMiddleware, CredentialCache};
+use common::ScriptedSource;
+use wiremock::matchers::{header, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client(source: &Arc<ScriptedSource>) -> AuthClient {
+    AuthClient::new(CredentialCache::builder(source.clone()).build()).unwrap()
+}
+
+#[tokio::test]
+async fn a_rejected_request_is_repeated_once_with_a_new_credential() {
+    let server = MockServer::start().await;
+    Mock::given(path("/data"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/data"))
+        .and(header("authorization", "Bearer token-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let response = client(&source)
+        .get(format!("{}/data", server.uri()))
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "ok");
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_streaming_body_gets_the_rejection_back() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = client(&source);
+    let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
+        bytes::Bytes::from_static(b"chunk"),
+    )]);
+    let request = client
+        .request(http::Method::POST, format!("{}/upload", server.uri()))
+        .body(reqwest::Body::wrap_stream(stream))
+        .build()
+        .unwrap();
+    let response = client.send(request).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        source.calls(),
+        1,
+        "no re-authentication without a way to repeat the body"
+    );
+    assert!(
+        client.cache().fresh().is_none(),
+        "but the rejected credential is dropped"
+    );
+}
+
+#[tokio::test]
+async fn credentials_follow_same_origin_redirects_but_never_cross_origin_ones() {
+    let home = MockServer::start().await;
+    let other = MockServer::start().await;
+    Mock::given(path("/moved"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/here"))
+        .mount(&home)
+        .await;
+    Mock::given(path("/here"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/there", other.uri())),
+        )
+        .mount(&home)
+        .await;
+    Mock::given(path("/there"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("arrived"))
+        .mount(&other)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let response = client(&source)
+        .get(format!("{}/moved", home.uri()))
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "arrived");
+    let received = other.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn too_many_redirects_are_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/loop"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop"))
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let error = client(&source)
+        .get(format!("{}/loop", server.uri()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::Protocol { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn the_middleware_retries_once_and_reports_a_second_rejection() {
+    let server = MockServer::start().await;
+    Mock::given(path("/ok"))
+        .and(header("authorization", "Bearer token-2"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let cache = CredentialCache::builder(source.clone()).build();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(http)
+        .with(AuthMiddleware::new(cache))
+        .build();
+    let response = client
+        .get(format!("{}/ok", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(source.calls(), 2);
+    let error = client
+        .get(format!("{}/never", server.uri()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("rejected again"), "{error}");
+    assert_eq!(source.calls(), 3);
+}

@@ -1,0 +1,81 @@
+//! A scripted credential source for the core's tests.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use auth_core::{AuthError, Credential, CredentialSource, Identity, SecretString, async_trait};
+
+/// Hands out `token-N` credentials living `lifetime`, or the scripted errors first.
+pub struct ScriptedSource {
+    identity: Identity,
+    pub lifetime: Duration,
+    pub calls: AtomicUsize,
+    pub script: Mutex<VecDeque<AuthError>>,
+    pub delay: Duration,
+    pub seen_previous: Mutex<Vec<Option<String>>>,
+}
+
+impl ScriptedSource {
+    pub fn new(lifetime: Duration) -> Self {
+        Self {
+            identity: Identity::new("test", ["account"]),
+            lifetime,
+            calls: AtomicUsize::new(0),
+            script: Mutex::new(VecDeque::new()),
+            delay: Duration::ZERO,
+            seen_previous: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn fail_next(&self, error: AuthError) {
+        self.script.lock().unwrap().push_back(error);
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+pub fn transient() -> AuthError {
+    AuthError::Server {
+        provider: "test",
+        status: 503,
+        message: "unavailable".into(),
+    }
+}
+
+#[async_trait]
+impl CredentialSource for ScriptedSource {
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        self.seen_previous.lock().unwrap().push(
+            previous
+                .and_then(|p| p.extra("refresh"))
+                .map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned()),
+        );
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        if let Some(error) = self.script.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        Credential::new(
+            SecretString::from(format!("token-{n}")),
+            SystemTime::now() + self.lifetime,
+        )
+        .with_extra("refresh", SecretString::from(format!("refresh-{n}")))
+        .with_header(
+            "test",
+            http::header::AUTHORIZATION,
+            &format!("Bearer token-{n}"),
+        )
+    }
+}
