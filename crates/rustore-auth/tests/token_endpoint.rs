@@ -1,0 +1,287 @@
+//! The token exchange against the emulator, over real HTTP on loopback.
+
+use std::time::{Duration, SystemTime};
+
+use auth_core::{AuthError, ExposeSecret as _, SecretString};
+use rustore_auth::testkit::{Emulator, Failure, TEST_KEY_ID, TEST_PRIVATE_KEY};
+use rustore_auth::{RustoreConfig, RustoreSource};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+fn source(emulator: &Emulator) -> RustoreSource {
+    source_with(emulator, |builder| builder)
+}
+
+fn source_with(
+    emulator: &Emulator,
+    adjust: impl FnOnce(rustore_auth::RustoreConfigBuilder) -> rustore_auth::RustoreConfigBuilder,
+) -> RustoreSource {
+    let builder = RustoreConfig::builder()
+        .base_url(emulator.base_url())
+        .key_id(TEST_KEY_ID)
+        .private_key(SecretString::from(TEST_PRIVATE_KEY));
+    RustoreSource::new(adjust(builder).build().unwrap())
+}
+
+#[tokio::test]
+async fn token_request_is_signed_and_gives_a_public_token_credential() {
+    let emulator = Emulator::start().await;
+    let before = SystemTime::now();
+    let credential = source(&emulator).request_token().await.unwrap();
+
+    assert_eq!(emulator.auth_requests(), 1);
+    assert_eq!(emulator.tokens_issued(), 1);
+    let jwe = credential.token().expose_secret();
+    assert!(jwe.starts_with("eyJ"), "opaque JWE expected");
+    let header = credential.headers().get("Public-Token").unwrap();
+    assert_eq!(header.to_str().unwrap(), jwe);
+    assert!(header.is_sensitive());
+    assert_eq!(credential.headers().len(), 1);
+    let lifetime = credential.expires_at().duration_since(before).unwrap();
+    assert!(
+        lifetime >= Duration::from_secs(899) && lifetime <= Duration::from_secs(901),
+        "{lifetime:?}"
+    );
+
+    let log = emulator.auth_request_log();
+    let request = &log[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/public/auth/");
+    assert_eq!(request.content_type.as_deref(), Some("application/json"));
+    let body = request.json().unwrap();
+    let fields: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(fields, ["keyId", "signature", "timestamp"]);
+    assert!(body["keyId"].is_string(), "keyId goes as a JSON string");
+    assert_eq!(body["keyId"], TEST_KEY_ID);
+}
+
+#[tokio::test]
+async fn timestamp_is_rfc3339_with_milliseconds_an_offset_and_now() {
+    let emulator = Emulator::start().await;
+    source(&emulator).request_token().await.unwrap();
+    let body = emulator.auth_request_log()[0].json().unwrap();
+    let timestamp = body["timestamp"].as_str().unwrap().to_owned();
+    // e.g. 2025-01-01T12:00:00.123+00:00
+    assert_eq!(timestamp.len(), 29, "{timestamp}");
+    assert_eq!(&timestamp[19..20], ".", "{timestamp}");
+    assert!(
+        timestamp[20..23].chars().all(|c| c.is_ascii_digit()),
+        "{timestamp}"
+    );
+    assert!(matches!(&timestamp[23..24], "+" | "-"), "{timestamp}");
+    assert_eq!(&timestamp[26..27], ":", "{timestamp}");
+    let sent = OffsetDateTime::parse(&timestamp, &Rfc3339).unwrap();
+    assert!((OffsetDateTime::now_utc() - sent).unsigned_abs() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn ttl_comes_from_the_answer() {
+    let emulator = Emulator::start().await;
+    emulator.set_ttl(Some(120));
+    let before = SystemTime::now();
+    let credential = source(&emulator).request_token().await.unwrap();
+    let lifetime = credential.expires_at().duration_since(before).unwrap();
+    assert!(
+        lifetime >= Duration::from_secs(119) && lifetime <= Duration::from_secs(121),
+        "{lifetime:?}"
+    );
+}
+
+#[tokio::test]
+async fn missing_ttl_falls_back_to_900_seconds() {
+    let emulator = Emulator::start().await;
+    emulator.set_ttl(None);
+    let before = SystemTime::now();
+    let credential = source(&emulator).request_token().await.unwrap();
+    let lifetime = credential.expires_at().duration_since(before).unwrap();
+    assert!(
+        lifetime >= Duration::from_secs(899) && lifetime <= Duration::from_secs(901),
+        "{lifetime:?}"
+    );
+}
+
+#[tokio::test]
+async fn clock_skew_is_explained_with_the_timestamp_sent() {
+    let emulator = Emulator::start().await;
+    emulator.set_clock_skew(120);
+    let error = source(&emulator).request_token().await.unwrap_err();
+    let sent = emulator.auth_request_log()[0].json().unwrap()["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message = error.to_string();
+    assert!(
+        matches!(
+            error,
+            AuthError::Rejected {
+                status: Some(400),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(message.contains(&sent), "{message}");
+    assert!(
+        message.contains("clock") && message.contains("Range timestamp not valid"),
+        "{message}"
+    );
+    assert!(!error.is_transient());
+
+    // 50 s of skew is inside the 60 s window.
+    emulator.set_clock_skew(-50);
+    source(&emulator).request_token().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_key_is_a_rejection_with_the_server_message() {
+    let emulator = Emulator::start_without_keys().await;
+    // Register the test key ID with a different public key: the signature cannot verify.
+    emulator.add_key_pem(TEST_KEY_ID, include_str!("fixtures/other-key.public.pem"));
+    let error = source(&emulator).request_token().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            AuthError::Rejected {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("Signature is not valid"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_deleted_keys_are_rejections() {
+    let emulator = Emulator::start().await;
+    let error = source_with(&emulator, |b| b.key_id("999"))
+        .request_token()
+        .await
+        .unwrap_err();
+    assert!(error.is_rejection(), "{error:?}");
+    assert!(error.to_string().contains("Unknown keyId"), "{error}");
+
+    emulator.delete_key(TEST_KEY_ID);
+    let error = source(&emulator).request_token().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            AuthError::Rejected {
+                status: Some(200),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("Key not found"), "{error}");
+}
+
+#[tokio::test]
+async fn non_ok_code_is_a_rejection_showing_the_message() {
+    let emulator = Emulator::start().await;
+    emulator.fail_next_auth(Failure::Refuse {
+        code: "ERROR".into(),
+        message: "Company is blocked".into(),
+    });
+    let error = source(&emulator).request_token().await.unwrap_err();
+    assert!(error.is_rejection(), "{error:?}");
+    assert!(error.to_string().contains("Company is blocked"), "{error}");
+}
+
+#[tokio::test]
+async fn unavailable_server_is_transient() {
+    let emulator = Emulator::start().await;
+    emulator.fail_next_auth(Failure::Status(503));
+    let source = source(&emulator);
+    let error = source.request_token().await.unwrap_err();
+    assert!(
+        matches!(error, AuthError::Server { status: 503, .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    source.request_token().await.unwrap();
+    assert_eq!(emulator.auth_requests(), 2);
+}
+
+#[tokio::test]
+async fn garbage_is_a_protocol_error() {
+    let emulator = Emulator::start().await;
+    emulator.fail_next_auth(Failure::Garbage);
+    let error = source(&emulator).request_token().await.unwrap_err();
+    assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+    assert!(
+        !error.to_string().contains('\u{1}'),
+        "control characters are replaced"
+    );
+}
+
+#[tokio::test]
+async fn slow_server_times_out_as_a_transport_error() {
+    let emulator = Emulator::start().await;
+    emulator.fail_next_auth(Failure::Slow(Duration::from_secs(10)));
+    let source = source_with(&emulator, |b| b.timeout(Duration::from_millis(300)));
+    let error = source.request_token().await.unwrap_err();
+    assert!(matches!(error, AuthError::Transport { .. }), "{error:?}");
+    assert!(error.to_string().contains("timed out"), "{error}");
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_transport_error() {
+    let emulator = Emulator::start().await;
+    let base = emulator.base_url();
+    drop(emulator);
+    tokio::task::yield_now().await;
+    let source = RustoreSource::new(
+        RustoreConfig::builder()
+            .base_url(base)
+            .key_id(TEST_KEY_ID)
+            .private_key(SecretString::from(TEST_PRIVATE_KEY))
+            .build()
+            .unwrap(),
+    );
+    let error = source.request_token().await.unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+}
+
+#[tokio::test]
+async fn base_url_path_prefix_is_kept() {
+    let emulator = Emulator::start().await;
+    let source = source_with(&emulator, |b| {
+        b.base_url(format!("{}/", emulator.base_url()))
+    });
+    assert_eq!(
+        source.config().auth_url(),
+        format!("{}/public/auth/", emulator.base_url())
+    );
+    source.request_token().await.unwrap();
+}
+
+#[test]
+fn extra_root_certificate_must_be_pem() {
+    let error = RustoreConfig::builder()
+        .key_id(TEST_KEY_ID)
+        .private_key(SecretString::from(TEST_PRIVATE_KEY))
+        .add_root_certificate_pem(b"not a certificate")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, AuthError::Config { .. }), "{error:?}");
+    assert!(error.to_string().contains("root certificate"), "{error}");
+}
+
+#[test]
+fn extra_root_certificate_is_accepted() {
+    // A self-signed CA made with `openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=test-root`.
+    let pem = include_bytes!("fixtures/test-root-ca.pem");
+    let config = RustoreConfig::builder()
+        .base_url(rustore_auth::ALTERNATIVE_BASE_URL)
+        .key_id(TEST_KEY_ID)
+        .private_key(SecretString::from(TEST_PRIVATE_KEY))
+        .add_root_certificate_pem(pem)
+        .build()
+        .unwrap();
+    assert_eq!(config.base_url(), "https://public-api-m.rustore.ru");
+    assert!(format!("{:?}", config.http_settings()).contains("extra_roots: 1"));
+}
