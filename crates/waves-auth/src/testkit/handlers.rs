@@ -57,24 +57,24 @@ fn node_error(status: StatusCode, code: i64, text: &str) -> Response {
     (status, Json(json!({ "error": code, "message": text }))).into_response()
 }
 
-/// The JSON object of a request, or the 4xx answer to send instead.
-fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Map<String, Value>, Response> {
+/// The JSON object of a request, or the 4xx status and message to answer instead.
+fn json_body(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Map<String, Value>, (StatusCode, &'static str)> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json {
-        return Err(message(
+        return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
         ));
     }
     match serde_json::from_slice(body) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(message(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
-        )),
+        _ => Err((StatusCode::BAD_REQUEST, "the body must be a JSON object")),
     }
 }
 
@@ -94,7 +94,7 @@ pub(super) async fn login(State(state): AppState, headers: HeaderMap, body: Byte
     }
     let body = match json_body(&headers, &body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err((status, text)) => return message(status, text),
     };
     let (Some(username), Some(password)) = (text(&body, "username"), text(&body, "password"))
     else {
@@ -123,9 +123,9 @@ pub(super) async fn service_token(
         return response;
     }
     if !body.is_empty()
-        && let Err(response) = json_body(&headers, &body)
+        && let Err((status, text)) = json_body(&headers, &body)
     {
-        return response;
+        return message(status, text);
     }
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -145,7 +145,7 @@ pub(super) async fn refresh(State(state): AppState, headers: HeaderMap, body: By
     }
     let body = match json_body(&headers, &body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err((status, text)) => return message(status, text),
     };
     let Some(token) = text(&body, "token") else {
         return message(StatusCode::BAD_REQUEST, "token is required");
@@ -180,7 +180,7 @@ pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: B
     }
     let body = match json_body(&headers, &body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err((status, text)) => return message(status, text),
     };
     let field = *lock(&state.register_field);
     let other = match field {

@@ -63,12 +63,11 @@ impl TokenSigner {
         &self,
         token: &str,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Invalid> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (input, signature) = token.rsplit_once('.').ok_or(Invalid::Token)?;
+        let (header, payload) = input.split_once('.').ok_or(Invalid::Token)?;
+        if payload.contains('.') {
             return Err(Invalid::Token);
-        };
+        }
         let header: serde_json::Value = URL_SAFE_NO_PAD
             .decode(header)
             .ok()
@@ -82,9 +81,8 @@ impl TokenSigner {
             .ok()
             .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
             .ok_or(Invalid::Token)?;
-        let input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
         self.verifying
-            .verify(&token.as_bytes()[..input_len], &signature)
+            .verify(input.as_bytes(), &signature)
             .map_err(|_| Invalid::Token)?;
         let claims: serde_json::Value = URL_SAFE_NO_PAD
             .decode(payload)
@@ -118,8 +116,8 @@ mod tests {
         let forged = signer.sign(&serde_json::json!({"sub": "v", "exp": 1}));
         let mixed = format!(
             "{}.{}",
-            forged.rsplitn(2, '.').nth(1).unwrap(),
-            token.rsplit('.').next().unwrap()
+            forged.rsplit_once('.').unwrap().0,
+            token.rsplit_once('.').unwrap().1
         );
         assert_eq!(signer.verify(&mixed), Err(Invalid::Token));
         assert_eq!(signer.verify("a.b"), Err(Invalid::Token));
