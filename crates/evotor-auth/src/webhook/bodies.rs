@@ -566,7 +566,7 @@ pub enum Notification {
         products: Vec<Product>,
     },
     /// `POST /api/v2/receipts`.
-    Receipt(ReceiptEvent),
+    Receipt(Box<ReceiptEvent>),
 }
 
 /// What your handler says about an account it verified.

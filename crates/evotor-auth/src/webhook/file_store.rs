@@ -100,8 +100,10 @@ impl FileWebhookStore {
         let users: UsersFile = read_file(&folder, USERS_FILE)?.unwrap_or_default();
         let cloud: CloudTokensFile = read_file(&folder, CLOUD_TOKENS_FILE)?.unwrap_or_default();
         let events: EventsFile = read_file(&folder, EVENTS_FILE)?.unwrap_or_default();
-        let mut state = State::default();
-        state.users = users.users.into_iter().collect();
+        let mut state = State {
+            users: users.users.into_iter().collect(),
+            ..State::default()
+        };
         for (hex, record) in users.user_tokens {
             let digest = TokenDigest::from_hex(&hex).ok_or_else(|| {
                 AuthError::store(format!(

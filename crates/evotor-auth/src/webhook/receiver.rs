@@ -515,7 +515,7 @@ impl Receiver {
                     check_user_matches(caller, stated)?;
                 }
                 let key = receipt.delivery_key();
-                let notification = Notification::Receipt(receipt);
+                let notification = Notification::Receipt(Box::new(receipt));
                 self.once(&key, handler.notification(user, &notification))
                     .await
             }
