@@ -1,0 +1,274 @@
+//! Compact JWE as this API uses it: ECDH-ES+A256KW key agreement on P-384, A256GCM content
+//! encryption, UTF-8 plaintext. Nothing else is accepted: the protected header is read and
+//! checked *before* any decryption is attempted.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwe::JweHeader;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::key::{CONTENT_ENC, KEY_ALG, MerchantKey, PublicKey};
+
+/// A JWE could not be made, read or decrypted. Messages never contain plaintext or key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JweError {
+    message: String,
+}
+
+impl JweError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    #[cfg_attr(not(feature = "testkit"), allow(dead_code))]
+    pub(crate) fn from_message(message: &str) -> Self {
+        Self::new(message)
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for JweError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JweError {}
+
+/// Encrypts `plaintext` to `key`: a compact JWE with protected header
+/// `{"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{…}}` and a fresh ephemeral key.
+pub fn encrypt(key: &PublicKey, plaintext: &[u8]) -> Result<String, JweError> {
+    let mut header = JweHeader::new();
+    header.set_content_encryption(CONTENT_ENC);
+    josekit::jwe::serialize_compact(plaintext, &header, key.encrypter())
+        .map_err(|error| JweError::new(format!("could not encrypt: {}", first_line(&error))))
+}
+
+/// Checks the protected header of a compact JWE: five parts, `alg` ECDH-ES+A256KW, `enc`
+/// A256GCM, no `zip`, no `crit`. Any other algorithm is refused here, before decryption.
+pub fn check_header(compact: &str) -> Result<(), JweError> {
+    let parts: Vec<&str> = compact.split('.').collect();
+    if parts.len() != 5 {
+        return Err(JweError::new(format!(
+            "not a compact JWE: {} dot-separated parts, expected 5",
+            parts.len()
+        )));
+    }
+    let header = URL_SAFE_NO_PAD
+        .decode(parts[0].trim_end_matches('='))
+        .map_err(|_| JweError::new("the JWE protected header is not base64url"))?;
+    let header: Value = serde_json::from_slice(&header)
+        .map_err(|_| JweError::new("the JWE protected header is not JSON"))?;
+    let Value::Object(header) = header else {
+        return Err(JweError::new(
+            "the JWE protected header is not a JSON object",
+        ));
+    };
+    let alg = header.get("alg").and_then(Value::as_str);
+    let enc = header.get("enc").and_then(Value::as_str);
+    if alg != Some(KEY_ALG) || enc != Some(CONTENT_ENC) {
+        return Err(JweError::new(format!(
+            "the JWE header says alg {} and enc {}; this API uses only {KEY_ALG} with {CONTENT_ENC}, so it is refused without decrypting",
+            shown(alg),
+            shown(enc)
+        )));
+    }
+    if header.contains_key("zip") {
+        return Err(JweError::new(
+            "the JWE header asks for compression (`zip`), which this API never uses; refused",
+        ));
+    }
+    if header.contains_key("crit") {
+        return Err(JweError::new(
+            "the JWE header has critical extensions (`crit`) this client does not understand; refused",
+        ));
+    }
+    if parts[1].is_empty() {
+        return Err(JweError::new(
+            "the JWE has no encrypted key, which ECDH-ES+A256KW requires",
+        ));
+    }
+    Ok(())
+}
+
+/// Decrypts a compact JWE made to `key` (ECDH-ES+A256KW / A256GCM only).
+pub fn decrypt(key: &MerchantKey, compact: &str) -> Result<Vec<u8>, JweError> {
+    let compact = compact.trim();
+    check_header(compact)?;
+    josekit::jwe::deserialize_compact(compact, key.decrypter())
+        .map(|(plaintext, _header)| plaintext)
+        .map_err(|_| {
+            JweError::new(
+                "could not decrypt the JWE with the authorization key: it was made for another key, or altered \
+                 (check that the bank holds this key's public half)",
+            )
+        })
+}
+
+#[derive(Deserialize)]
+struct JweAnswer {
+    jwe: String,
+}
+
+/// Decrypts a `{"jwe": "<compact JWE>"}` answer body with `key` and returns the plaintext.
+pub fn decrypt_answer(key: &MerchantKey, body: &[u8]) -> Result<Vec<u8>, JweError> {
+    let answer: JweAnswer = serde_json::from_slice(body).map_err(|_| {
+        JweError::new(format!(
+            "expected a JSON object {{\"jwe\": \"…\"}}, got: {}",
+            auth_core::excerpt(body)
+        ))
+    })?;
+    decrypt(key, &answer.jwe)
+}
+
+fn shown(value: Option<&str>) -> String {
+    match value {
+        None => "(absent)".to_owned(),
+        Some(value) => {
+            let short: String = value
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .take(40)
+                .collect();
+            format!("`{short}`")
+        }
+    }
+}
+
+fn first_line(error: &dyn fmt::Display) -> String {
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::KeyRole;
+
+    const REPAIRED: &str = r#"{"kty":"EC","crv":"P-384","use":"enc","alg":"ECDH-ES+A256KW",
+ "d":"QVwaujXBuM1mdyNSadU5qSjRk5xggY-aX7yzes_qyNQC9nTVO1SmNBHd_fBzZILd",
+ "x":"lxF9kVkpdTRqd256CO0Q3fOEgAPcek-U_Q72UoySdXXZWr9Tf8bSMhc8gwVbgtDC",
+ "y":"3aQaGq0Va9OsGhPr63jZ2KEcfO1jqibz6bKFeJr6K6h4dHFGj298hv7sb6bYaUyD"}"#;
+
+    fn key() -> MerchantKey {
+        MerchantKey::from_jwk(REPAIRED).unwrap()
+    }
+
+    fn header_of(compact: &str) -> Value {
+        let first = compact.split('.').next().unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(first).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_header_shape() {
+        let key = key();
+        let jwe = encrypt(key.public_key(), b"2503111").unwrap();
+        let header = header_of(&jwe);
+        assert_eq!(header["alg"], "ECDH-ES+A256KW");
+        assert_eq!(header["enc"], "A256GCM");
+        assert_eq!(header["epk"]["kty"], "EC");
+        assert_eq!(header["epk"]["crv"], "P-384");
+        assert!(header.get("kid").is_none() && header.get("zip").is_none());
+        assert_eq!(decrypt(&key, &jwe).unwrap(), b"2503111");
+        // Each encryption uses a fresh ephemeral key.
+        assert_ne!(encrypt(key.public_key(), b"2503111").unwrap(), jwe);
+    }
+
+    #[test]
+    fn other_algorithms_are_refused_before_decrypting() {
+        let key = key();
+        let jwe = encrypt(key.public_key(), b"x").unwrap();
+        let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+        for (alg, enc) in [
+            ("ECDH-ES", "A256GCM"),
+            ("ECDH-ES+A256KW", "A128CBC-HS256"),
+            ("RSA-OAEP", "A256GCM"),
+        ] {
+            let mut header = header_of(&jwe);
+            header["alg"] = alg.into();
+            header["enc"] = enc.into();
+            parts[0] = URL_SAFE_NO_PAD.encode(header.to_string());
+            let error = decrypt(&key, &parts.join(".")).unwrap_err();
+            assert!(
+                error.message().contains("refused without decrypting"),
+                "{error}"
+            );
+            assert!(
+                error.message().contains(alg) && error.message().contains(enc),
+                "{error}"
+            );
+        }
+        let mut header = header_of(&jwe);
+        header["zip"] = "DEF".into();
+        parts[0] = URL_SAFE_NO_PAD.encode(header.to_string());
+        assert!(
+            decrypt(&key, &parts.join("."))
+                .unwrap_err()
+                .message()
+                .contains("zip")
+        );
+    }
+
+    #[test]
+    fn a_jwe_for_another_key_or_altered_does_not_decrypt() {
+        let key = key();
+        let other = josekit::jwe::ECDH_ES_A256KW
+            .generate_ec_key_pair(josekit::jwk::alg::ec::EcCurve::P384)
+            .unwrap();
+        let other =
+            PublicKey::from_jwk(KeyRole::Public, &other.to_jwk_public_key().to_string()).unwrap();
+        let jwe = encrypt(&other, b"secret payload").unwrap();
+        let error = decrypt(&key, &jwe).unwrap_err();
+        assert!(error.message().contains("made for another key"), "{error}");
+        assert!(!error.message().contains("secret payload"));
+
+        let jwe = encrypt(key.public_key(), b"secret payload").unwrap();
+        let mut parts: Vec<&str> = jwe.split('.').collect();
+        let tampered = URL_SAFE_NO_PAD.encode(b"other text!!!!");
+        parts[3] = &tampered;
+        assert!(decrypt(&key, &parts.join(".")).is_err());
+    }
+
+    #[test]
+    fn malformed_input_is_explained() {
+        let key = key();
+        assert!(
+            decrypt(&key, "a.b.c")
+                .unwrap_err()
+                .message()
+                .contains("3 dot-separated parts")
+        );
+        assert!(
+            decrypt(&key, "!!.b.c.d.e")
+                .unwrap_err()
+                .message()
+                .contains("not base64url")
+        );
+        let error = decrypt_answer(&key, b"<html>oops</html>").unwrap_err();
+        assert!(error.message().contains("<html>oops</html>"), "{error}");
+    }
+
+    #[test]
+    fn decrypts_an_answer_object() {
+        let key = key();
+        let jwe = encrypt(key.public_key(), br#"{"a":1}"#).unwrap();
+        let body = serde_json::json!({ "jwe": jwe }).to_string();
+        assert_eq!(
+            decrypt_answer(&key, body.as_bytes()).unwrap(),
+            br#"{"a":1}"#
+        );
+    }
+}

@@ -1,0 +1,635 @@
+//! A loopback emulator of the Bank Alliance API (feature `testkit`).
+//!
+//! - `POST /api-gateway/authorize_virtual_device`: checks `x-api_version`, `x-request_id` and
+//!   the service code, starts a new session (ending the previous one, as the bank does) and
+//!   answers `{"jwe": …}` encrypted to the merchant's public key (ECDH-ES+A256KW / A256GCM).
+//! - Every other path is a protected API method: it answers `{"status":"OK",…}` to the current
+//!   session's `x-device_id` + `x-refresh_token`, and rejects anything else either with HTTP
+//!   401 or with HTTP 200 + an auth `msgCode` (see [`Rejection`]).
+//! - `POST /ecom/execute_request/payments/…` expects a body JWE-encrypted to the session's
+//!   `serverPublic` and answers `{"jwe": …}` encrypted to the merchant key, like the legacy H2H
+//!   endpoints.
+//!
+//! It counts authorizations, records requests (no secrets), and injects failures.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use alliance_auth::testkit::Emulator;
+//! let emulator = Emulator::start().await;
+//! let config = emulator.config(); // the demo merchant at this emulator
+//! # }
+//! ```
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use josekit::jwe::{ECDH_ES, JweHeader};
+use josekit::jwk::alg::ec::EcCurve;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::config::{AllianceConfig, AllianceConfigBuilder};
+use crate::jwe;
+use crate::key::{MerchantKey, PublicKey};
+use crate::protocol::{
+    API_VERSION_HEADER, DEVICE_ID_HEADER, REFRESH_TOKEN_HEADER, REQUEST_ID_HEADER,
+};
+
+/// The demo merchant's service code (the test `serviceCode` from the bank's docs).
+pub const DEMO_SERVICE_CODE: &str = "a51e68aa-c6fa-11ed-afa1-0242ac120005";
+
+/// The demo merchant's authorization key: the bank's published test key pair, repaired
+/// (protocol sheet §2.1). It is public; use it only with emulators and the bank's test host.
+pub const DEMO_AUTH_KEY: &str = r#"{"kty":"EC","crv":"P-384","use":"enc","alg":"ECDH-ES+A256KW","d":"QVwaujXBuM1mdyNSadU5qSjRk5xggY-aX7yzes_qyNQC9nTVO1SmNBHd_fBzZILd","x":"lxF9kVkpdTRqd256CO0Q3fOEgAPcek-U_Q72UoySdXXZWr9Tf8bSMhc8gwVbgtDC","y":"3aQaGq0Va9OsGhPr63jZ2KEcfO1jqibz6bKFeJr6K6h4dHFGj298hv7sb6bYaUyD"}"#;
+
+/// The demo merchant's [`DEMO_AUTH_KEY`], parsed.
+pub fn demo_auth_key() -> MerchantKey {
+    MerchantKey::from_jwk(DEMO_AUTH_KEY).expect("the repaired demo key is valid")
+}
+
+/// Which endpoint a failure applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /api-gateway/authorize_virtual_device`.
+    Authorize,
+    /// Any other path.
+    Api,
+}
+
+/// How the emulator refuses a request whose session is not the current one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// HTTP 401 with an error envelope carrying this `msgCode`.
+    Http401(String),
+    /// HTTP 200 with an error envelope (`msgType: ERROR`) carrying this `msgCode`.
+    Http200(String),
+}
+
+impl Rejection {
+    /// HTTP 401 + `b_expired_token` (the default).
+    pub fn unauthorized() -> Self {
+        Self::Http401("b_expired_token".into())
+    }
+
+    /// HTTP 200 + `b_used_token`: the rejection that hides in a success status.
+    pub fn used_token_under_200() -> Self {
+        Self::Http200("b_used_token".into())
+    }
+
+    fn respond(&self) -> Response {
+        let (status, code) = match self {
+            Self::Http401(code) => (StatusCode::UNAUTHORIZED, code),
+            Self::Http200(code) => (StatusCode::OK, code),
+        };
+        error_envelope(status, code, "session rejected by the emulator")
+    }
+}
+
+/// A failure to inject into the next answer of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// Answer with this status and an error envelope (`b_unknown_error`).
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// Answer 200 with a body that is neither JSON nor JWE.
+    Garbage,
+    /// Answer 502 with an HTML page, as a proxy would.
+    Html,
+    /// Answer with this rejection (API: also for a valid session; authorize: as is).
+    Reject(Rejection),
+    /// Authorize: HTTP 401 + `b_auth_token_expired` (the service code is closed).
+    ServiceCodeClosed,
+    /// Authorize: encrypt the answer to another key.
+    WrongKey,
+    /// Authorize: encrypt the answer with `ECDH-ES` (direct key agreement) instead of
+    /// `ECDH-ES+A256KW`.
+    WrongAlgorithm,
+}
+
+/// One request the emulator saw. No secret is kept: the refresh token only as "present".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// `x-api_version`, if sent.
+    pub api_version: Option<String>,
+    /// `x-request_id`, if sent.
+    pub request_id: Option<String>,
+    /// `x-device_id`, if sent (empty on a correct authorize).
+    pub device_id: Option<String>,
+    /// Whether `x-refresh_token` was sent with a non-empty value (`None`: not sent).
+    pub refresh_token_nonempty: Option<bool>,
+    /// `Content-Type`, if sent.
+    pub content_type: Option<String>,
+    /// Whether the request carried the current session.
+    pub valid_session: bool,
+}
+
+/// How the authorize answer states the expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryStyle {
+    /// `tokenExpirationDateTime` (`2023-03-18 12:34:52.0998 +0000`) and `tokenExpiration`
+    /// (`2023-03-18 14:34:52.099+02:00`), as the bank does. Default.
+    Both,
+    /// Only `tokenExpiration`.
+    KyivOnly,
+    /// Neither (the client must assume 24 h).
+    None,
+}
+
+struct Session {
+    device_id: String,
+    refresh_token: String,
+}
+
+struct EmulatorState {
+    service_code: String,
+    api_version: String,
+    merchant_public: PublicKey,
+    server_key: MerchantKey,
+    lifetime: Duration,
+    expiry_style: ExpiryStyle,
+    legacy_key_name: bool,
+    rejection: Mutex<Rejection>,
+    session: Mutex<Option<Session>>,
+    authorizations: AtomicUsize,
+    api_calls: AtomicUsize,
+    requests: Mutex<Vec<RecordedRequest>>,
+    failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Builds an [`Emulator`].
+#[derive(Debug)]
+pub struct EmulatorBuilder {
+    service_code: String,
+    api_version: String,
+    merchant_public: PublicKey,
+    lifetime: Duration,
+    expiry_style: ExpiryStyle,
+    legacy_key_name: bool,
+    rejection: Rejection,
+}
+
+impl EmulatorBuilder {
+    /// The service code it accepts. Default [`DEMO_SERVICE_CODE`].
+    pub fn service_code(mut self, code: impl Into<String>) -> Self {
+        self.service_code = code.into();
+        self
+    }
+
+    /// The `x-api_version` it requires. Default `V1`.
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = version.into();
+        self
+    }
+
+    /// The merchant public key it encrypts to. Default the public half of [`DEMO_AUTH_KEY`].
+    pub fn merchant_public(mut self, key: PublicKey) -> Self {
+        self.merchant_public = key;
+        self
+    }
+
+    /// How long its sessions live. Default 24 h.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// How its authorize answer states the expiry. Default [`ExpiryStyle::Both`].
+    pub fn expiry_style(mut self, style: ExpiryStyle) -> Self {
+        self.expiry_style = style;
+        self
+    }
+
+    /// Names the session key `serverPublicKey` (an older doc example) instead of
+    /// `serverPublic`. Default `false`.
+    pub fn legacy_key_name(mut self, legacy: bool) -> Self {
+        self.legacy_key_name = legacy;
+        self
+    }
+
+    /// How it rejects a stale session. Default [`Rejection::unauthorized`].
+    pub fn rejection(mut self, rejection: Rejection) -> Self {
+        self.rejection = rejection;
+        self
+    }
+
+    /// Starts on `127.0.0.1` at a free port.
+    pub async fn start(self) -> Emulator {
+        let server_key = josekit::jwe::ECDH_ES_A256KW
+            .generate_ec_key_pair(EcCurve::P384)
+            .expect("OpenSSL generates a P-384 key");
+        let server_key = MerchantKey::from_jwk(&server_key.to_jwk_key_pair().to_string())
+            .expect("a generated key is valid");
+        let state = Arc::new(EmulatorState {
+            service_code: self.service_code,
+            api_version: self.api_version,
+            merchant_public: self.merchant_public,
+            server_key,
+            lifetime: self.lifetime,
+            expiry_style: self.expiry_style,
+            legacy_key_name: self.legacy_key_name,
+            rejection: Mutex::new(self.rejection),
+            session: Mutex::new(None),
+            authorizations: AtomicUsize::new(0),
+            api_calls: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
+            failures: Mutex::new(VecDeque::new()),
+        });
+        let app = Router::new()
+            .route("/api-gateway/authorize_virtual_device", post(authorize))
+            .fallback(api)
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a loopback port for the Alliance emulator");
+        let address = listener.local_addr().expect("a bound address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Emulator {
+            address,
+            state,
+            server,
+        }
+    }
+}
+
+/// The running emulator; stops when dropped.
+pub struct Emulator {
+    address: SocketAddr,
+    state: Arc<EmulatorState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Emulator {
+    /// A builder with the demo merchant.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            service_code: DEMO_SERVICE_CODE.to_owned(),
+            api_version: crate::protocol::DEFAULT_API_VERSION.to_owned(),
+            merchant_public: demo_auth_key().public_key().clone(),
+            lifetime: crate::SESSION_LIFETIME,
+            expiry_style: ExpiryStyle::Both,
+            legacy_key_name: false,
+            rejection: Rejection::unauthorized(),
+        }
+    }
+
+    /// Starts with the demo merchant and the defaults of [`EmulatorBuilder`].
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// `http://127.0.0.1:<port>/<path>` (`path` without a leading slash).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url(), path.trim_start_matches('/'))
+    }
+
+    /// A config builder for the demo merchant at this emulator.
+    pub fn config_builder(&self) -> AllianceConfigBuilder {
+        AllianceConfig::builder()
+            .base_url(self.base_url())
+            .service_code(self.state.service_code.clone())
+            .authorization_key(demo_auth_key())
+    }
+
+    /// The demo merchant's config at this emulator.
+    pub fn config(&self) -> AllianceConfig {
+        self.config_builder()
+            .build()
+            .expect("the demo merchant is valid")
+    }
+
+    /// How many authorize requests arrived (successful or not).
+    pub fn authorizations(&self) -> usize {
+        self.state.authorizations.load(Ordering::SeqCst)
+    }
+
+    /// How many API requests (any other path) arrived.
+    pub fn api_calls(&self) -> usize {
+        self.state.api_calls.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// The current session's `deviceId`, if any.
+    pub fn current_device_id(&self) -> Option<String> {
+        lock(&self.state.session)
+            .as_ref()
+            .map(|s| s.device_id.clone())
+    }
+
+    /// Ends the current session, as the bank does when another authorize happens elsewhere:
+    /// the next API request is rejected.
+    pub fn end_session(&self) {
+        *lock(&self.state.session) = None;
+    }
+
+    /// Changes how a stale session is rejected.
+    pub fn set_rejection(&self, rejection: Rejection) {
+        *lock(&self.state.rejection) = rejection;
+    }
+
+    /// The next answer of `endpoint` fails with `failure` (failures queue up in order).
+    pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
+        lock(&self.state.failures).push_back((endpoint, failure));
+    }
+
+    /// The key behind this emulator's `serverPublic` (to check what clients encrypted to it).
+    pub fn server_key(&self) -> &MerchantKey {
+        &self.state.server_key
+    }
+}
+
+impl EmulatorState {
+    fn take_failure(&self, endpoint: Endpoint) -> Option<Failure> {
+        let mut failures = lock(&self.failures);
+        let index = failures.iter().position(|(e, _)| *e == endpoint)?;
+        failures.remove(index).map(|(_, f)| f)
+    }
+
+    fn session_is_current(&self, headers: &HeaderMap) -> bool {
+        let device = header_text(headers, DEVICE_ID_HEADER);
+        let refresh = header_text(headers, REFRESH_TOKEN_HEADER);
+        lock(&self.session).as_ref().is_some_and(|session| {
+            device.as_deref() == Some(session.device_id.as_str())
+                && refresh.as_deref() == Some(session.refresh_token.as_str())
+        })
+    }
+
+    fn record(&self, method: &Method, path: &str, headers: &HeaderMap, valid_session: bool) {
+        lock(&self.requests).push(RecordedRequest {
+            method: method.to_string(),
+            path: path.to_owned(),
+            api_version: header_text(headers, API_VERSION_HEADER),
+            request_id: header_text(headers, REQUEST_ID_HEADER),
+            device_id: header_text(headers, DEVICE_ID_HEADER),
+            refresh_token_nonempty: header_text(headers, REFRESH_TOKEN_HEADER)
+                .map(|v| !v.is_empty()),
+            content_type: header_text(headers, header::CONTENT_TYPE.as_str()),
+            valid_session,
+        });
+    }
+
+    /// `Some(answer)` when the common headers are wrong.
+    fn check_common_headers(&self, headers: &HeaderMap) -> Option<Response> {
+        if header_text(headers, API_VERSION_HEADER).as_deref() != Some(self.api_version.as_str()) {
+            return Some(error_envelope(
+                StatusCode::BAD_REQUEST,
+                "b_request_is_not_correct",
+                "x-api_version is missing or unsupported",
+            ));
+        }
+        let request_id = header_text(headers, REQUEST_ID_HEADER).unwrap_or_default();
+        if uuid::Uuid::parse_str(&request_id).is_err() {
+            return Some(error_envelope(
+                StatusCode::BAD_REQUEST,
+                "b_request_is_not_correct",
+                "x-request_id must be a UUID",
+            ));
+        }
+        None
+    }
+
+    fn session_payload(&self, session: &Session) -> Value {
+        let now = OffsetDateTime::now_utc();
+        let expires = now + self.lifetime;
+        let utc = format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:4] +0000"
+        );
+        let kyiv = format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:3]+02:00"
+        );
+        let kyiv_time =
+            expires.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap_or(time::UtcOffset::UTC));
+        let server_public: Value =
+            serde_json::from_str(&self.server_key.public_key().to_jwk_json())
+                .unwrap_or(Value::Null);
+        let mut payload = json!({
+            "refreshToken": session.refresh_token,
+            "authToken": uuid::Uuid::new_v4().to_string(),
+            "deviceId": session.device_id,
+        });
+        let key_name = if self.legacy_key_name {
+            "serverPublicKey"
+        } else {
+            "serverPublic"
+        };
+        payload[key_name] = server_public;
+        if self.expiry_style == ExpiryStyle::Both {
+            payload["tokenExpirationDateTime"] = expires.format(utc).unwrap_or_default().into();
+        }
+        if self.expiry_style != ExpiryStyle::None {
+            payload["tokenExpiration"] = kyiv_time.format(kyiv).unwrap_or_default().into();
+        }
+        payload
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+fn error_envelope(status: StatusCode, code: &str, text: &str) -> Response {
+    let body = json!({
+        "requestId": uuid::Uuid::new_v4().to_string(),
+        "serviceId": "api-gateway",
+        "msgCode": code,
+        "msgType": "ERROR",
+        "msgText": text,
+        "isLocalized": false,
+        "msgAttrs": {},
+        "errorCauses": [],
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// `Some(answer)` for failures that replace the answer; waits for [`Failure::Slow`].
+async fn generic_failure(failure: &Failure) -> Option<Response> {
+    match failure {
+        Failure::Status(code) => Some(error_envelope(
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "b_unknown_error",
+            "injected failure",
+        )),
+        Failure::Slow(delay) => {
+            tokio::time::sleep(*delay).await;
+            None
+        }
+        Failure::Garbage => {
+            Some((StatusCode::OK, "<<neither JSON nor JWE>> \u{1}").into_response())
+        }
+        Failure::Html => Some(
+            (
+                StatusCode::BAD_GATEWAY,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            )
+                .into_response(),
+        ),
+        Failure::Reject(rejection) => Some(rejection.respond()),
+        Failure::ServiceCodeClosed => Some(error_envelope(
+            StatusCode::UNAUTHORIZED,
+            "b_auth_token_expired",
+            "Auth token expired",
+        )),
+        Failure::WrongKey | Failure::WrongAlgorithm => None,
+    }
+}
+
+async fn authorize(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.authorizations.fetch_add(1, Ordering::SeqCst);
+    state.record(
+        &Method::POST,
+        "/api-gateway/authorize_virtual_device",
+        &headers,
+        false,
+    );
+    let failure = state.take_failure(Endpoint::Authorize);
+    if let Some(failure) = &failure
+        && let Some(response) = generic_failure(failure).await
+    {
+        return response;
+    }
+    if let Some(response) = state.check_common_headers(&headers) {
+        return response;
+    }
+    let service_code = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        v.get("serviceCode")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    if service_code.as_deref() != Some(state.service_code.as_str()) {
+        return error_envelope(
+            StatusCode::BAD_REQUEST,
+            "b_request_is_not_correct",
+            "unknown or missing serviceCode",
+        );
+    }
+    // A new authorize ends the previous session.
+    let session = Session {
+        device_id: uuid::Uuid::new_v4().to_string(),
+        refresh_token: uuid::Uuid::new_v4().to_string(),
+    };
+    let payload = state.session_payload(&session).to_string();
+    *lock(&state.session) = Some(session);
+    let jwe = match failure {
+        Some(Failure::WrongKey) => jwe::encrypt(state.server_key.public_key(), payload.as_bytes()),
+        Some(Failure::WrongAlgorithm) => encrypt_direct(&state.merchant_public, payload.as_bytes()),
+        _ => jwe::encrypt(&state.merchant_public, payload.as_bytes()),
+    };
+    match jwe {
+        Ok(jwe) => axum::Json(json!({ "jwe": jwe })).into_response(),
+        Err(_) => error_envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "b_unknown_error",
+            "encryption failed",
+        ),
+    }
+}
+
+/// ECDH-ES with direct key agreement: a JWE this API never uses.
+fn encrypt_direct(key: &PublicKey, plaintext: &[u8]) -> Result<String, jwe::JweError> {
+    let jwk = josekit::jwk::Jwk::from_bytes(key.to_jwk_json().replace("ECDH-ES+A256KW", "ECDH-ES"))
+        .map_err(|_| jwe::JweError::from_message("bad key"))?;
+    let encrypter = ECDH_ES
+        .encrypter_from_jwk(&jwk)
+        .map_err(|_| jwe::JweError::from_message("bad key"))?;
+    let mut header = JweHeader::new();
+    header.set_content_encryption("A256GCM");
+    josekit::jwe::serialize_compact(plaintext, &header, &encrypter)
+        .map_err(|_| jwe::JweError::from_message("encryption failed"))
+}
+
+async fn api(
+    State(state): State<Arc<EmulatorState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.api_calls.fetch_add(1, Ordering::SeqCst);
+    let path = uri.path().to_owned();
+    let valid = state.session_is_current(&headers);
+    state.record(&method, &path, &headers, valid);
+    if let Some(failure) = state.take_failure(Endpoint::Api)
+        && let Some(response) = generic_failure(&failure).await
+    {
+        return response;
+    }
+    if let Some(response) = state.check_common_headers(&headers) {
+        return response;
+    }
+    if !valid {
+        return lock(&state.rejection).respond();
+    }
+    if method == Method::POST && path.starts_with("/ecom/execute_request/payments/") {
+        let text = String::from_utf8_lossy(&body);
+        let Ok(plaintext) = jwe::decrypt(&state.server_key, &text) else {
+            return error_envelope(
+                StatusCode::OK,
+                "b_encryptor_failed_decrypt_message",
+                "could not decrypt the request",
+            );
+        };
+        let received: Value = serde_json::from_slice(&plaintext)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&plaintext).into_owned()));
+        let answer = json!({ "status": "OK", "path": path, "received": received }).to_string();
+        return match jwe::encrypt(&state.merchant_public, answer.as_bytes()) {
+            Ok(jwe) => axum::Json(json!({ "jwe": jwe })).into_response(),
+            Err(_) => error_envelope(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "b_unknown_error",
+                "encryption failed",
+            ),
+        };
+    }
+    axum::Json(json!({ "status": "OK", "path": path, "operations": [] })).into_response()
+}
