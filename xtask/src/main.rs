@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: the project's chores in one place.
 //!
-//! - `test-all`: everything CI checks, in order, stopping at the first failure: rustfmt,
-//!   clippy with `-D warnings`, the workspace's tests (doc tests included), each crate's tests
+//! - `test-all`: everything CI checks, in order, stopping at the first failure: dependency
+//!   boundaries (`cargo tree`: no OpenSSL/JOSE outside Alliance), rustfmt, clippy with
+//!   `-D warnings`, the workspace's tests (doc tests included), each crate's tests
 //!   on its own, each facade feature built alone, and the docs without warnings.
 
 use std::env;
@@ -18,6 +19,16 @@ const CRATES: &[&str] = &[
     "evotor-auth",
     "propusk",
     "propusk-cli",
+];
+
+/// Dependencies a crate must not pull in: only Alliance may bring JOSE and OpenSSL, and a Kontur
+/// user compiles no RSA either.
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    ("auth-core", &["openssl", "josekit", "rsa"]),
+    ("kontur-auth", &["openssl", "josekit", "rsa"]),
+    ("rustore-auth", &["openssl", "josekit"]),
+    ("waves-auth", &["openssl", "josekit"]),
+    ("evotor-auth", &["openssl", "josekit"]),
 ];
 
 /// The facade's features, each built alone.
@@ -94,6 +105,10 @@ fn test_all() -> ExitCode {
     docs.2.push(("RUSTDOCFLAGS", "-D warnings"));
     steps.push(docs);
 
+    if !check_dependency_boundaries() {
+        return ExitCode::FAILURE;
+    }
+
     for (name, args, envs) in &steps {
         let step_started = Instant::now();
         println!("xtask: == {name}: cargo {}", args.join(" "));
@@ -124,6 +139,33 @@ fn test_all() -> ExitCode {
         started.elapsed().as_secs_f64()
     );
     ExitCode::SUCCESS
+}
+
+/// `cargo tree -p <crate> -e normal` must not list a forbidden package.
+fn check_dependency_boundaries() -> bool {
+    let mut ok = true;
+    for (name, forbidden) in FORBIDDEN.iter().filter(|(c, _)| present(c)) {
+        let output = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["tree", "-p", name, "-e", "normal", "--prefix", "none"])
+            .output();
+        let Ok(output) = output.filter(|o| o.status.success()) else {
+            eprintln!("xtask: FAILED cargo tree -p {name}");
+            return false;
+        };
+        let tree = String::from_utf8_lossy(&output.stdout);
+        let found: Vec<&str> = tree
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|package| forbidden.contains(package))
+            .collect();
+        if found.is_empty() {
+            println!("xtask: ok   {name} depends on none of {forbidden:?}");
+        } else {
+            eprintln!("xtask: FAILED {name} depends on {found:?}, which belong elsewhere");
+            ok = false;
+        }
+    }
+    ok
 }
 
 fn step(name: &str, args: &[&str]) -> (String, Vec<String>, Vec<(&'static str, &'static str)>) {
