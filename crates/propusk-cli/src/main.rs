@@ -7,6 +7,7 @@
 mod common;
 mod demo;
 mod kontur;
+mod rustore;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Kontur EDI (KonturEdiAuth token).
     Kontur(kontur::KonturArgs),
+    /// RuStore Public API (JWE token sent as Public-Token).
+    Rustore(rustore::RustoreArgs),
     /// Run every provider's flows against embedded emulators (no network, no credentials).
     Demo,
 }
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let result: Result<(), CliError> = runtime.block_on(async move {
         match cli.command {
             Command::Kontur(args) => kontur::run(args).await,
+            Command::Rustore(args) => rustore::run(args).await,
             Command::Demo => demo::run().await,
         }
     });

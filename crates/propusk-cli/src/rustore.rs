@@ -1,0 +1,74 @@
+//! `propusk rustore token | header | get`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use auth_core::RefreshPolicy;
+use clap::Args;
+use rustore_auth::{DEFAULT_BASE_URL, PROVIDER, RustoreConfig, RustoreSource};
+
+use crate::common::{CacheArgs, CliError, CommonAction, required, run_common, secret_from_env};
+
+/// RuStore Public API: the JWE token sent as `Public-Token`.
+#[derive(Debug, Args)]
+pub struct RustoreArgs {
+    #[command(subcommand)]
+    action: CommonAction,
+    /// API base URL (the alternative host is https://public-api-m.rustore.ru).
+    #[arg(long, global = true, env = "RUSTORE_BASE_URL", default_value = DEFAULT_BASE_URL)]
+    base_url: String,
+    /// Key ID from the RuStore console.
+    #[arg(long, global = true, env = "RUSTORE_KEY_ID")]
+    key_id: Option<String>,
+    /// File holding the private key (base64 PKCS#8 DER as the console gives it, PEM PKCS#8 or
+    /// PEM PKCS#1). Without it, RUSTORE_PRIVATE_KEY holds the key text itself.
+    #[arg(
+        long,
+        global = true,
+        env = "RUSTORE_PRIVATE_KEY_FILE",
+        value_name = "PATH"
+    )]
+    private_key_file: Option<PathBuf>,
+    /// Extra trusted root certificates (a PEM file), e.g. the Russian Trusted Root CA for
+    /// public-api-m.rustore.ru.
+    #[arg(long, global = true, env = "RUSTORE_ROOT_CERTS", value_name = "PATH")]
+    root_certs: Option<PathBuf>,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Runs the subcommand.
+pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
+    let key_id = required(args.key_id, "--key-id", "RUSTORE_KEY_ID")?;
+    let mut builder = RustoreConfig::builder()
+        .base_url(args.base_url)
+        .key_id(key_id);
+    builder = match (
+        args.private_key_file,
+        secret_from_env("RUSTORE_PRIVATE_KEY"),
+    ) {
+        (Some(path), _) => builder.private_key_file(path),
+        (None, Some(key)) => builder.private_key(key),
+        (None, None) => {
+            return Err(CliError::usage(
+                "the RuStore private key is missing: pass --private-key-file PATH or set RUSTORE_PRIVATE_KEY to the key text (secrets are never taken from flags)",
+            ));
+        }
+    };
+    if let Some(path) = args.root_certs {
+        let pem = std::fs::read(&path).map_err(|error| {
+            CliError::usage(format!(
+                "could not read the root certificates file {}: {error}",
+                path.display()
+            ))
+        })?;
+        builder = builder.add_root_certificate_pem(&pem);
+    }
+    let config = builder.build()?;
+    let http = config.http_settings().build_client(PROVIDER)?;
+    let cache = args.cache.cache(
+        Arc::new(RustoreSource::new(config)),
+        RefreshPolicy::default(),
+    )?;
+    run_common(&args.action, cache, http).await
+}
