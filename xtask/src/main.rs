@@ -148,7 +148,7 @@ fn check_dependency_boundaries() -> bool {
         let output = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["tree", "-p", name, "-e", "normal", "--prefix", "none"])
             .output();
-        let Ok(output) = output.filter(|o| o.status.success()) else {
+        let Some(output) = output.ok().filter(|o| o.status.success()) else {
             eprintln!("xtask: FAILED cargo tree -p {name}");
             return false;
         };
