@@ -74,6 +74,18 @@ pub fn router(receiver: Receiver) -> Router {
         .with_state(receiver)
 }
 
+/// Serves [`router`] on `listener` until `shutdown` completes, then finishes the requests in
+/// progress (what `propusk evotor serve` runs).
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    receiver: Receiver,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(receiver))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 async fn serve(receiver: Receiver, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
     let caller = match receiver.authorize(&endpoint, &headers).await {
         Ok(caller) => caller,

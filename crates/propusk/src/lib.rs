@@ -7,6 +7,7 @@
 //! | feature | module | provider |
 //! |---|---|---|
 //! | `kontur` | `propusk::kontur` | Kontur EDI (`KonturEdiAuth` token, OpenID Connect) |
+//! | `evotor` | `propusk::evotor` | Evotor Cloud (Cloud token by path; webhook receiver with per-user tokens) |
 //! | `rustore` | `propusk::rustore` | RuStore Public API (SHA512withRSA-signed key, JWE sent as `Public-Token`) |
 //!
 //! Kontur EDI, with the token cached for 12 h and re-authenticated on 401:
@@ -33,6 +34,9 @@ pub use auth_core as core;
 
 #[cfg(feature = "kontur")]
 pub use kontur_auth as kontur;
+
+#[cfg(feature = "evotor")]
+pub use evotor_auth as evotor;
 
 #[cfg(feature = "rustore")]
 pub use rustore_auth as rustore;
