@@ -6,9 +6,9 @@
 
 mod common;
 mod demo;
-mod evotor;
 mod kontur;
 mod rustore;
+mod waves;
 
 use std::process::ExitCode;
 
@@ -34,8 +34,8 @@ enum Command {
     Kontur(kontur::KonturArgs),
     /// RuStore Public API (JWE token sent as Public-Token).
     Rustore(rustore::RustoreArgs),
-    /// Evotor Cloud (Cloud token; `serve` runs the reference webhook receiver).
-    Evotor(evotor::EvotorArgs),
+    /// Waves Enterprise (X-API-Key, or OAuth Bearer tokens with rotating refresh tokens).
+    Waves(waves::WavesArgs),
     /// Run every provider's flows against embedded emulators (no network, no credentials).
     Demo,
 }
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Kontur(args) => kontur::run(args).await,
             Command::Rustore(args) => rustore::run(args).await,
-            Command::Evotor(args) => evotor::run(args).await,
+            Command::Waves(args) => waves::run(args).await,
             Command::Demo => demo::run().await,
         }
     });

@@ -1,0 +1,99 @@
+//! `propusk waves token | header | get | api-key-hash`.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use auth_core::CredentialCache;
+use auth_core::http::HttpSettings;
+use clap::{Args, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use waves_auth::{WavesConfig, WavesSource, api_key_hash, refresh_policy};
+
+use crate::common::{
+    CacheArgs, CliError, CommonAction, print_stdout, required, required_secret, run_common,
+    secret_from_env,
+};
+
+/// Waves Enterprise: the node's X-API-Key, or OAuth access tokens from the authorization service.
+///
+/// API-key mode is chosen when WAVES_API_KEY is set. Otherwise OAuth: --auth-url / WAVES_AUTH_URL,
+/// --login / WAVES_LOGIN and WAVES_PASSWORD (or, without a login, a service token in
+/// WAVES_SERVICE_TOKEN). Access tokens are refreshed 30 s before their JWT `exp`, with the
+/// rotating refresh token kept in the cache folder.
+#[derive(Debug, Args)]
+pub struct WavesArgs {
+    #[command(subcommand)]
+    action: WavesAction,
+    /// The authorization service's base URL (OAuth mode).
+    #[arg(long, global = true, env = "WAVES_AUTH_URL")]
+    auth_url: Option<String>,
+    /// Login (OAuth mode; the password comes from WAVES_PASSWORD only).
+    #[arg(long, global = true, env = "WAVES_LOGIN")]
+    login: Option<String>,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum WavesAction {
+    #[command(flatten)]
+    Common(CommonAction),
+    /// Read an API key on stdin, print its node api-key-hash
+    /// (Base58(Keccak256(Blake2b256(key)))).
+    ApiKeyHash,
+}
+
+/// Runs the subcommand.
+pub async fn run(args: WavesArgs) -> Result<(), CliError> {
+    let action = match args.action {
+        WavesAction::ApiKeyHash => return print_api_key_hash(),
+        WavesAction::Common(action) => action,
+    };
+    let http = HttpSettings::default().build_client(waves_auth::PROVIDER)?;
+    let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
+        // Nothing to cache: the key is the credential, and writing it to disk adds only risk.
+        let config = WavesConfig::api_key(key)?;
+        CredentialCache::builder(Arc::new(WavesSource::new(config)))
+            .policy(refresh_policy())
+            .build()
+    } else {
+        let auth_url = required(args.auth_url, "--auth-url", "WAVES_AUTH_URL")?;
+        let builder = WavesConfig::builder().auth_url(auth_url);
+        let builder = match (args.login, secret_from_env("WAVES_SERVICE_TOKEN")) {
+            (None, Some(service_token)) => builder.service_token(service_token),
+            (login, _) => {
+                let login = required(login, "--login", "WAVES_LOGIN")?;
+                let password = required_secret("WAVES_PASSWORD", "the Waves password")?;
+                builder.login(login).password(password)
+            }
+        };
+        let source = WavesSource::new(builder.build()?);
+        args.cache.cache(Arc::new(source), refresh_policy())?
+    };
+    run_common(&action, cache, http).await
+}
+
+/// `api-key-hash`: the key from stdin (one trailing line break dropped), its hash on stdout.
+fn print_api_key_hash() -> Result<(), CliError> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_end(&mut input)
+        .map_err(|error| {
+            CliError::usage(format!("could not read the API key from stdin: {error}"))
+        })?;
+    let input = String::from_utf8(input)
+        .map_err(|_| CliError::usage("the API key on stdin is not UTF-8 text"))?;
+    let key = SecretString::from(input);
+    let text = key.expose_secret();
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(text);
+    if text.is_empty() {
+        return Err(CliError::usage(
+            "no API key on stdin: pipe it in, e.g. `printf %s \"$KEY\" | propusk waves api-key-hash`",
+        ));
+    }
+    print_stdout(format!("{}\n", api_key_hash(text)).as_bytes())
+}
