@@ -6,6 +6,7 @@
 
 mod common;
 mod demo;
+mod evotor;
 mod kontur;
 mod rustore;
 mod waves;
@@ -36,6 +37,8 @@ enum Command {
     Rustore(rustore::RustoreArgs),
     /// Waves Enterprise (X-API-Key, or OAuth Bearer tokens with rotating refresh tokens).
     Waves(waves::WavesArgs),
+    /// Evotor Cloud (Cloud token; `serve` runs the reference webhook receiver).
+    Evotor(evotor::EvotorArgs),
     /// Run every provider's flows against embedded emulators (no network, no credentials).
     Demo,
 }
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             Command::Kontur(args) => kontur::run(args).await,
             Command::Rustore(args) => rustore::run(args).await,
             Command::Waves(args) => waves::run(args).await,
+            Command::Evotor(args) => evotor::run(args).await,
             Command::Demo => demo::run().await,
         }
     });
