@@ -9,6 +9,7 @@
 //! | `kontur` | `propusk::kontur` | Kontur EDI (`KonturEdiAuth` token, OpenID Connect) |
 //! | `evotor` | `propusk::evotor` | Evotor Cloud (Cloud token by path; webhook receiver with per-user tokens) |
 //! | `rustore` | `propusk::rustore` | RuStore Public API (SHA512withRSA-signed key, JWE sent as `Public-Token`) |
+//! | `waves` | `propusk::waves` | Waves Enterprise (node `X-API-Key` and its hash; OAuth Bearer JWTs with rotating refresh tokens) |
 //!
 //! Kontur EDI, with the token cached for 12 h and re-authenticated on 401:
 //!
@@ -40,3 +41,6 @@ pub use evotor_auth as evotor;
 
 #[cfg(feature = "rustore")]
 pub use rustore_auth as rustore;
+
+#[cfg(feature = "waves")]
+pub use waves_auth as waves;
