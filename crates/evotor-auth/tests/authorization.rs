@@ -526,3 +526,43 @@ async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Ve
     }
     outputs
 }
+
+#[tokio::test]
+async fn answers_and_credentials_carrying_secrets_do_not_print_them() {
+    let s = token_setup().await;
+    let created = s.cloud.create_account(&user(7)).await.unwrap();
+    let token = created.json()["token"].as_str().unwrap().to_owned();
+    let text = format!(
+        "{created:?} {:?}",
+        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN))
+    );
+    assert!(
+        !text.contains(&token) && !text.contains(SERVICE_TOKEN),
+        "{text}"
+    );
+    let basic = format!(
+        "{:?}",
+        ServiceAuth::Basic("partner".into(), SecretString::from("s3cret-pass"))
+    );
+    assert!(!basic.contains("s3cret-pass"), "{basic}");
+    let response = Receiver::new(token_config(), s.store.clone(), s.handler.clone())
+        .handle(
+            &evotor_auth::webhook::Endpoint::UserVerify,
+            &{
+                let mut headers = http::HeaderMap::new();
+                headers.insert(
+                    http::header::AUTHORIZATION,
+                    format!("Bearer {SERVICE_TOKEN}").parse().unwrap(),
+                );
+                headers
+            },
+            br#"{"userId":"01-000000000000007","username":"u","password":"superpassword"}"#,
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    let issued = serde_json::from_slice::<serde_json::Value>(&response.body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!format!("{response:?}").contains(&issued));
+}
