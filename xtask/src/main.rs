@@ -105,6 +105,13 @@ fn test_all() -> ExitCode {
     docs.2.push(("RUSTDOCFLAGS", "-D warnings"));
     steps.push(docs);
 
+    if !tool_present("redis-server") {
+        eprintln!(
+            "xtask: the fleet tests start a real redis-server on loopback, and none is installed: \
+             install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"
+        );
+        return ExitCode::FAILURE;
+    }
     if !check_dependency_boundaries() {
         return ExitCode::FAILURE;
     }
@@ -139,6 +146,14 @@ fn test_all() -> ExitCode {
         started.elapsed().as_secs_f64()
     );
     ExitCode::SUCCESS
+}
+
+/// Whether `tool` runs (`tool --version`).
+fn tool_present(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// `cargo tree -p <crate> -e normal` must not list a forbidden package.

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use auth_core::store::{CredentialStore, FileStore};
+use auth_core::store::{CredentialStore, FileStore, RedisStore};
 use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, RefreshPolicy};
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
@@ -62,6 +62,16 @@ pub struct CacheArgs {
     /// Do not read or write the token cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Credential store shared by processes: a folder, or a redis:// URL shared by machines
+    /// [default: the cache folder]. Put a URL with a password in PROPUSK_STORE, not here.
+    #[arg(
+        long,
+        global = true,
+        env = "PROPUSK_STORE",
+        value_name = "DIR-or-URL",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
 }
 
 impl CacheArgs {
@@ -80,8 +90,24 @@ impl CacheArgs {
         }
     }
 
-    /// The credential store, or `None` with `--no-cache`.
+    /// The credential store, or `None` with `--no-cache`: `--store` (a folder or a Redis URL),
+    /// else the cache folder.
     pub fn store(&self) -> Result<Option<Arc<dyn CredentialStore>>, CliError> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        if let Some(store) = self.store.as_deref().filter(|s| !s.is_empty()) {
+            if store.starts_with("redis://") || store.starts_with("rediss://") {
+                let redis = RedisStore::open(store).map_err(|e| CliError::usage(e.to_string()))?;
+                return Ok(Some(Arc::new(redis)));
+            }
+            if store.contains("://") {
+                return Err(CliError::usage(
+                    "--store takes a folder or a redis:// (rediss://) URL",
+                ));
+            }
+            return Ok(Some(Arc::new(FileStore::new(store))));
+        }
         Ok(self
             .folder()?
             .map(|folder| Arc::new(FileStore::new(folder)) as Arc<dyn CredentialStore>))

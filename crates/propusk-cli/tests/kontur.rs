@@ -2,7 +2,9 @@
 
 use std::process::{Command, Output};
 
-use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, KonturEmulator};
+use kontur_auth::testkit::{
+    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, KonturEmulator,
+};
 
 fn propusk(emulator_url: &str, cache: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
@@ -38,12 +40,20 @@ async fn two_token_runs_with_one_cache_folder_authenticate_once() {
     assert!(second.status.success(), "{}", text(&second.stderr));
     assert_eq!(first.stdout, second.stdout);
     let token = text(&first.stdout);
-    assert!(token.ends_with('\n') && token.trim().len() > 40, "{token:?}");
+    assert!(
+        token.ends_with('\n') && token.trim().len() > 40,
+        "{token:?}"
+    );
     assert_eq!(emulator.authentications(), 1);
     assert!(first.stderr.is_empty() && second.stderr.is_empty());
     for entry in std::fs::read_dir(cache.path()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        assert!(!name.contains(DEMO_LOGIN) && !name.contains(DEMO_CLIENT_ID) && !name.contains(token.trim()), "{name}");
+        assert!(
+            !name.contains(DEMO_LOGIN)
+                && !name.contains(DEMO_CLIENT_ID)
+                && !name.contains(token.trim()),
+            "{name}"
+        );
     }
 }
 
@@ -75,12 +85,21 @@ async fn get_prints_the_body_and_maps_statuses_to_exit_codes() {
     emulator.inject(Endpoint::Api, Failure::Status(404));
     let missing = run(propusk(&emulator.base_url(), cache.path(), &["get", &url])).await;
     assert_eq!(missing.status.code(), Some(5));
-    assert_eq!(text(&missing.stdout), "injected failure", "the body is still printed");
+    assert_eq!(
+        text(&missing.stdout),
+        "injected failure",
+        "the body is still printed"
+    );
 
     emulator.inject(Endpoint::Api, Failure::Status(401));
     emulator.inject(Endpoint::Api, Failure::Status(401));
     let rejected = run(propusk(&emulator.base_url(), cache.path(), &["get", &url])).await;
-    assert_eq!(rejected.status.code(), Some(3), "{}", text(&rejected.stderr));
+    assert_eq!(
+        rejected.status.code(),
+        Some(3),
+        "{}",
+        text(&rejected.stderr)
+    );
     assert_eq!(text(&rejected.stderr).lines().count(), 1);
 }
 
@@ -109,14 +128,29 @@ async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() 
     assert!(text(&comma.stderr).contains("konturediauth_password contains ','"));
     assert!(!text(&comma.stderr).contains("Canary"));
 
-    let refused = run(propusk("http://127.0.0.1:9/", cache.path(), &["token", "--no-cache"])).await;
+    let refused = run(propusk(
+        "http://127.0.0.1:9/",
+        cache.path(),
+        &["token", "--no-cache"],
+    ))
+    .await;
     assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
 
     let bad_url = run(propusk("not a url", cache.path(), &["token"])).await;
     assert_eq!(bad_url.status.code(), Some(2));
 
-    let flag_wins = run(propusk("not a url", cache.path(), &["token", "--base-url", &emulator.base_url()])).await;
-    assert_eq!(flag_wins.status.code(), Some(0), "{}", text(&flag_wins.stderr));
+    let flag_wins = run(propusk(
+        "not a url",
+        cache.path(),
+        &["token", "--base-url", &emulator.base_url()],
+    ))
+    .await;
+    assert_eq!(
+        flag_wins.status.code(),
+        Some(0),
+        "{}",
+        text(&flag_wins.stderr)
+    );
 }
 
 #[test]
@@ -126,7 +160,10 @@ fn there_is_no_flag_for_a_secret() {
         .output()
         .unwrap();
     let help = text(&help.stdout);
-    assert!(help.contains("--login") && !help.contains("--password"), "{help}");
+    assert!(
+        help.contains("--login") && !help.contains("--password"),
+        "{help}"
+    );
     let refused = Command::new(env!("CARGO_BIN_EXE_propusk"))
         .args(["kontur", "token", "--password", "x"])
         .output()
@@ -141,6 +178,11 @@ fn the_demo_runs_without_network_or_credentials() {
         .env_clear()
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
     assert!(text(&output.stdout).contains("0 failed"));
 }

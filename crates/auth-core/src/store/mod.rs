@@ -3,12 +3,16 @@
 mod file;
 mod memory;
 mod persisted;
+#[cfg(feature = "redis")]
+mod redis;
 
 use async_trait::async_trait;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
 pub use persisted::PersistedCredential;
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_LEASE, RETENTION_AFTER_EXPIRY, RedisStore};
 
 use crate::{AuthError, Credential, Identity};
 

@@ -1,0 +1,208 @@
+//! One session for a fleet: processes sharing a file store or a Redis store authenticate once.
+//!
+//! The workers are this very test binary, started again with `PROPUSK_FLEET_WORKER` set and the
+//! filter `fleet_worker`, so each is a real separate process with its own cache.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auth_core::store::{CredentialStore, FileStore, RedisStore};
+use auth_core::{AuthClient, CredentialCache};
+use kontur_auth::KonturSource;
+use kontur_auth::testkit::{Endpoint, Failure, KonturEmulator};
+
+const WORKER: &str = "PROPUSK_FLEET_WORKER";
+
+/// The worker's body: `<base url> <store> <lease ms> <requests>`; every request must succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_worker() {
+    let Ok(spec) = std::env::var(WORKER) else {
+        return; // Not started as a worker: nothing to do.
+    };
+    let parts: Vec<&str> = spec.split(' ').collect();
+    let (base_url, store, lease_ms, requests) = (parts[0], parts[1], parts[2], parts[3]);
+    let store: Arc<dyn CredentialStore> = match store.strip_prefix("file:") {
+        Some(folder) => Arc::new(FileStore::new(folder)),
+        None => Arc::new(
+            RedisStore::open(store)
+                .unwrap()
+                .with_lease(Duration::from_millis(lease_ms.parse().unwrap())),
+        ),
+    };
+    let config = kontur_auth::KonturConfig::builder()
+        .base_url(base_url)
+        .api_client_id(kontur_auth::testkit::DEMO_CLIENT_ID)
+        .login(kontur_auth::testkit::DEMO_LOGIN)
+        .password(secrecy::SecretString::from(
+            kontur_auth::testkit::DEMO_PASSWORD,
+        ))
+        .build()
+        .unwrap();
+    let cache = CredentialCache::builder(Arc::new(KonturSource::new(config)))
+        .store(store)
+        .build();
+    let client = Arc::new(AuthClient::new(cache).unwrap());
+    let url = format!("{base_url}V1/Boxes/GetBoxesInfo");
+    let mut tasks = Vec::new();
+    for _ in 0..requests.parse::<usize>().unwrap() {
+        let client = Arc::clone(&client);
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            client.get(&url).await.map(|r| r.status().as_u16())
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 200);
+    }
+}
+
+fn start_worker(emulator: &KonturEmulator, store: &str, lease_ms: u64, requests: usize) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fleet_worker", "--test-threads=1", "--quiet"])
+        .env(
+            WORKER,
+            format!("{} {store} {lease_ms} {requests}", emulator.base_url()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_all(children: Vec<Child>) {
+    tokio::task::spawn_blocking(move || {
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "a worker failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// A Redis server of our own on a free loopback port, stopped when dropped.
+struct Redis {
+    child: Child,
+    url: String,
+    _folder: tempfile::TempDir,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_redis() -> Redis {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let folder = tempfile::tempdir().unwrap();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .current_dir(folder.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server is needed for the fleet tests: install it (Debian: apt-get install redis-server); .ci/run does");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}/"),
+        _folder: folder,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_on_an_empty_file_store_authenticate_once() {
+    let emulator = KonturEmulator::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let store = format!("file:{}", folder.path().display());
+    let workers = (0..8)
+        .map(|_| start_worker(&emulator, &store, 0, 100))
+        .collect();
+    wait_all(workers).await;
+    assert_eq!(emulator.authentications(), 1);
+    assert_eq!(emulator.api_calls(), 800);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_on_an_empty_redis_store_authenticate_once() {
+    let redis = start_redis();
+    let emulator = KonturEmulator::start().await;
+    let workers = (0..8)
+        .map(|_| start_worker(&emulator, &redis.url, 5000, 100))
+        .collect();
+    wait_all(workers).await;
+    assert_eq!(emulator.authentications(), 1);
+    assert_eq!(emulator.api_calls(), 800);
+}
+
+async fn killing_the_lock_holder_lets_another_acquire(store: &str, lease_ms: u64) -> Duration {
+    let emulator = KonturEmulator::start().await;
+    emulator.inject(
+        Endpoint::Authenticate,
+        Failure::Slow(Duration::from_secs(60)),
+    );
+    let mut holder = start_worker(&emulator, store, lease_ms, 1);
+    let started = Instant::now();
+    while emulator.authentications() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the holder never asked"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let others: Vec<Child> = (0..7)
+        .map(|_| start_worker(&emulator, store, lease_ms, 10))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        emulator.authentications(),
+        1,
+        "the others wait for the lock"
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let killed = Instant::now();
+    wait_all(others).await;
+    assert_eq!(
+        emulator.authentications(),
+        2,
+        "exactly one of the others acquired"
+    );
+    killed.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_file_lock_holder_lets_another_acquire() {
+    let folder = tempfile::tempdir().unwrap();
+    let took = killing_the_lock_holder_lets_another_acquire(
+        &format!("file:{}", folder.path().display()),
+        0,
+    )
+    .await;
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_redis_lock_holder_lets_another_acquire_within_the_lease() {
+    let redis = start_redis();
+    let took = killing_the_lock_holder_lets_another_acquire(&redis.url, 1500).await;
+    // The lease lapses after 1.5 s; allow the survivors' start-up and polling on top.
+    assert!(took < Duration::from_millis(1500 + 8000), "{took:?}");
+}
