@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod alliance;
 mod common;
 mod demo;
 mod evotor;
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Kontur EDI (KonturEdiAuth token).
     Kontur(kontur::KonturArgs),
+    /// Bank Alliance (device session: x-device_id, x-refresh_token; key checks, JWE encryption).
+    Alliance(alliance::AllianceArgs),
     /// RuStore Public API (JWE token sent as Public-Token).
     Rustore(rustore::RustoreArgs),
     /// Waves Enterprise (X-API-Key, or OAuth Bearer tokens with rotating refresh tokens).
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
     let result: Result<(), CliError> = runtime.block_on(async move {
         match cli.command {
             Command::Kontur(args) => kontur::run(args).await,
+            Command::Alliance(args) => alliance::run(args).await,
             Command::Rustore(args) => rustore::run(args).await,
             Command::Waves(args) => waves::run(args).await,
             Command::Evotor(args) => evotor::run(args).await,

@@ -10,6 +10,7 @@
 //! | `evotor` | `propusk::evotor` | Evotor Cloud (Cloud token by path; webhook receiver with per-user tokens) |
 //! | `rustore` | `propusk::rustore` | RuStore Public API (SHA512withRSA-signed key, JWE sent as `Public-Token`) |
 //! | `waves` | `propusk::waves` | Waves Enterprise (node `X-API-Key` and its hash; OAuth Bearer JWTs with rotating refresh tokens) |
+//! | `alliance` | `propusk::alliance` | Bank Alliance (device session from a JWE answer, card-data encryption) |
 //!
 //! Kontur EDI, with the token cached for 12 h and re-authenticated on 401:
 //!
@@ -44,3 +45,6 @@ pub use rustore_auth as rustore;
 
 #[cfg(feature = "waves")]
 pub use waves_auth as waves;
+
+#[cfg(feature = "alliance")]
+pub use alliance_auth as alliance;
