@@ -15,7 +15,7 @@
 //!   `serverPublic`.
 //! - [`CardNumber`] / [`CardData`]: `encryptedCardNumber` and `encryptedCardData` for the
 //!   bank's payment key. [`jwe`]: encrypt, check, decrypt.
-//! - Feature `testkit`: [`testkit::Emulator`], a loopback bank for tests.
+//! - Feature `testkit`: `testkit::Emulator`, a loopback bank for tests.
 //! - Feature `vendored-openssl` (default): builds OpenSSL (for josekit) from source, so no
 //!   OpenSSL development files are needed; turn default features off to use the system's.
 //!
