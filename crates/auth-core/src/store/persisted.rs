@@ -16,7 +16,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A credential as stored: plain JSON, written only to owner-readable files or a private Redis.
 #[derive(Serialize, Deserialize)]
 pub struct PersistedCredential {
-    /// Format version ([`FORMAT_VERSION`]).
+    /// Format version: this build writes 1, and treats an entry with a higher one as absent.
     pub format: u32,
     /// The provider, e.g. `kontur` (a check against mixing files up).
     pub provider: String,
