@@ -20,7 +20,7 @@ pub enum NodeErrorCode {
     TokenExpired,
     /// 620, HTTP 400: "Can't parse JWT token claims".
     UnparsableClaims,
-    /// 621, HTTP 403: "No expected role '<role>'". A permission problem; do not retry.
+    /// 621, HTTP 403: `"No expected role '<role>'"`. A permission problem; do not retry.
     MissingRole,
     /// 622, HTTP 401: "Invalid token". Log in again.
     InvalidToken,
