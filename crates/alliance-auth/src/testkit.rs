@@ -107,6 +107,8 @@ pub enum Failure {
     Garbage,
     /// Answer 502 with an HTML page, as a proxy would.
     Html,
+    /// Answer 200 with a 2 MiB body.
+    Huge,
     /// Answer with this rejection (API: also for a valid session; authorize: as is).
     Reject(Rejection),
     /// Authorize: HTTP 401 + `b_auth_token_expired` (the service code is closed).
@@ -510,6 +512,7 @@ async fn generic_failure(failure: &Failure) -> Option<Response> {
             )
                 .into_response(),
         ),
+        Failure::Huge => Some((StatusCode::OK, "A".repeat(2 * 1024 * 1024)).into_response()),
         Failure::Reject(rejection) => Some(rejection.respond()),
         Failure::ServiceCodeClosed => Some(error_envelope(
             StatusCode::UNAUTHORIZED,

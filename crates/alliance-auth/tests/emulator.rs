@@ -395,6 +395,25 @@ async fn authorize_failures_are_classified() {
 }
 
 #[tokio::test]
+async fn slow_and_huge_answers_are_cut_off() {
+    let emulator = Emulator::start().await;
+    let mut http = auth_core::http::HttpSettings::default();
+    http.timeout = Duration::from_millis(300);
+    let source = AllianceSource::new(emulator.config_builder().http(http).build().unwrap());
+    emulator.inject(Endpoint::Authorize, Failure::Slow(Duration::from_secs(5)));
+    let error = source.authorize().await.unwrap_err();
+    assert!(
+        matches!(error, AuthError::Transport { .. }) && error.is_transient(),
+        "{error:?}"
+    );
+
+    emulator.inject(Endpoint::Authorize, Failure::Huge);
+    let error = source.authorize().await.unwrap_err();
+    assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+    assert!(error.to_string().contains("limit"), "{error}");
+}
+
+#[tokio::test]
 async fn wrong_service_code_or_api_version_are_refused_by_the_emulator() {
     let emulator = Emulator::start().await;
     let source = AllianceSource::new(
