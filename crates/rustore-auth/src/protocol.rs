@@ -1,5 +1,5 @@
 //! RuStore's wire format: the token request, its answer, the timestamp and the `Public-Token`
-//! header. Pure functions and types; the HTTP exchange is in [`crate::source`].
+//! header. Pure functions and types; the HTTP exchange is in [`crate::RustoreSource`].
 
 use std::fmt;
 use std::time::Duration;

@@ -285,3 +285,53 @@ fn extra_root_certificate_is_accepted() {
     assert_eq!(config.base_url(), "https://public-api-m.rustore.ru");
     assert!(format!("{:?}", config.http_settings()).contains("extra_roots: 1"));
 }
+
+#[tokio::test]
+async fn debug_and_errors_never_show_the_signature_token_or_key() {
+    let emulator = Emulator::start().await;
+    let source = source(&emulator);
+    let credential = source.request_token().await.unwrap();
+    let jwe = credential.token().expose_secret().to_owned();
+    let signature = emulator.auth_request_log()[0].json().unwrap()["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key_piece = &TEST_PRIVATE_KEY.trim()[100..140];
+    let resource = emulator.requests();
+    for debug in [
+        format!("{source:?}"),
+        format!("{credential:?}"),
+        format!("{emulator:?}"),
+        format!("{resource:?}"),
+        format!(
+            "{:?}",
+            source
+                .signed_request("2025-01-01T12:00:00.123+00:00")
+                .unwrap()
+        ),
+    ] {
+        assert!(!debug.contains(&jwe), "{debug}");
+        assert!(!debug.contains(&signature), "{debug}");
+        assert!(!debug.contains(key_piece), "{debug}");
+    }
+
+    // Failed exchanges: the error text holds none of the secrets either.
+    emulator.set_clock_skew(300);
+    let skew = source.request_token().await.unwrap_err().to_string();
+    emulator.set_clock_skew(0);
+    emulator.fail_next_auth(Failure::Refuse {
+        code: "ERROR".into(),
+        message: "nope".into(),
+    });
+    let refused = source.request_token().await.unwrap_err().to_string();
+    for message in [skew, refused] {
+        for request in emulator.auth_request_log() {
+            let sent = request.json().unwrap()["signature"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(!message.contains(&sent), "{message}");
+        }
+        assert!(!message.contains(key_piece), "{message}");
+    }
+}
