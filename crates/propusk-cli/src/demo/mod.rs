@@ -1,10 +1,16 @@
 //! `propusk demo`: every provider's real flows, through the real client code, against the
 //! embedded loopback emulators. No network, no credentials.
 
+mod alliance;
+mod evotor;
 mod kontur;
 mod report;
+mod rustore;
+mod waves;
 
 use std::time::Instant;
+
+use auth_core::AuthClient;
 
 use crate::common::CliError;
 use report::Report;
@@ -15,6 +21,10 @@ pub async fn run() -> Result<(), CliError> {
     let mut report = Report::new();
     eprintln!("propusk demo: starting loopback emulators (no network, no credentials)");
     kontur::run(&mut report).await?;
+    rustore::run(&mut report).await?;
+    alliance::run(&mut report).await?;
+    waves::run(&mut report).await?;
+    evotor::run(&mut report).await?;
     report.print(started.elapsed());
     if report.failures() > 0 {
         return Err(CliError {
@@ -23,4 +33,26 @@ pub async fn run() -> Result<(), CliError> {
         });
     }
     Ok(())
+}
+
+/// `Err(message())` unless `condition`: how a step says its outcome was not the expected one.
+fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(message()) }
+}
+
+/// An authenticated GET that must succeed; its body.
+async fn fetch_text(client: &AuthClient, url: &str) -> Result<String, String> {
+    let response = client.get(url).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    ensure(status.is_success(), || {
+        format!("HTTP {status}: {}", auth_core::excerpt(body.as_bytes()))
+    })?;
+    Ok(body)
+}
+
+/// An authenticated GET that must succeed, summed up as `HTTP 200 OK, N bytes`.
+async fn fetch(client: &AuthClient, url: &str) -> Result<String, String> {
+    let body = fetch_text(client, url).await?;
+    Ok(format!("HTTP 200, {} bytes", body.len()))
 }

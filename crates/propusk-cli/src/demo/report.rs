@@ -1,7 +1,7 @@
 //! The demo's table of steps: provider, step, outcome, requests the emulator saw, time.
 
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One line of the table.
 struct Row {
@@ -52,6 +52,28 @@ impl Report {
             requests,
             took,
         });
+    }
+
+    /// Runs one step: shows the progress line, times `work`, and records its outcome with how
+    /// far `requests` (the emulator's auth-endpoint counter) moved meanwhile.
+    pub async fn step(
+        &mut self,
+        provider: &'static str,
+        step: &str,
+        requests: impl Fn() -> usize,
+        work: impl Future<Output = Result<String, String>>,
+    ) {
+        self.progress(provider, step);
+        let (before, started) = (requests(), Instant::now());
+        let outcome = work.await;
+        let took = started.elapsed();
+        self.record(
+            provider,
+            step,
+            outcome,
+            requests().saturating_sub(before),
+            took,
+        );
     }
 
     /// How many steps failed.
