@@ -244,6 +244,15 @@ impl CredentialCache {
             match &control.inflight {
                 Some(acquisition) => acquisition.clone(),
                 None => {
+                    // Double check under the lock: an acquisition may have installed a usable
+                    // credential (and finished) since the first look; starting another would
+                    // refresh twice (and spend a single-use refresh token for nothing).
+                    if let Some(entry) = self.inner.current.load_full()
+                        && entry.state.load(Ordering::Acquire) != REJECTED
+                        && Instant::now() < entry.expires_at
+                    {
+                        return Ok(Arc::clone(&entry.credential));
+                    }
                     let wait_until = control.next_attempt.filter(|at| *at > now);
                     Inner::spawn_acquisition(&self.inner, &mut control, wait_until)
                 }
@@ -262,6 +271,14 @@ impl Inner {
         let mut control = self.lock_control();
         if control.inflight.is_some() || control.next_attempt.is_some_and(|at| now < at) {
             return;
+        }
+        // Double check under the lock: the credential that was due may have just been replaced
+        // by a refresh that finished since the caller looked.
+        if let Some(entry) = self.current.load_full() {
+            let state = entry.state.load(Ordering::Acquire);
+            if state != REJECTED && state != REFRESH_DUE && now < entry.refresh_at {
+                return;
+            }
         }
         drop(Inner::spawn_acquisition(self, &mut control, None));
     }
