@@ -6,8 +6,10 @@
 //! `docs/benchmarks.md`.
 
 use std::hint::black_box;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use auth_core::{AuthError, Credential, CredentialCache, CredentialSource, Identity};
@@ -59,10 +61,22 @@ impl RwLockCache {
         }
     }
 
-    /// The same contract as `CredentialCache::fresh`: a clone of the credential if still good.
+    /// The async read, as a cache behind `get().await` would do it: a clone of the credential
+    /// if still good.
     async fn fresh(&self) -> Option<Arc<Credential>> {
         let current = self.current.read().await;
-        match current.as_ref() {
+        Self::check(current.as_ref())
+    }
+
+    /// The same without `await` (`try_read`), to set beside the synchronous
+    /// `CredentialCache::fresh`. With readers only it never fails.
+    fn try_fresh(&self) -> Option<Arc<Credential>> {
+        let current = self.current.try_read().ok()?;
+        Self::check(current.as_ref())
+    }
+
+    fn check(entry: Option<&BaselineEntry>) -> Option<Arc<Credential>> {
+        match entry {
             Some(entry) if Instant::now() < entry.expires_at => Some(Arc::clone(&entry.credential)),
             _ => None,
         }
@@ -107,25 +121,54 @@ fn hot_path(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("hot_path");
 
-    // The floor, for reference.
+    // The floor, for reference: one atomic load, one clock read, one Arc clone (and its drop).
     let word = AtomicU64::new(7);
     group.bench_function("floor/atomic_u64_load", |b| {
         b.iter(|| black_box(&word).load(Ordering::Acquire))
     });
     group.bench_function("floor/std_instant_now", |b| b.iter(Instant::now));
-    group.bench_function("floor/arc_clone", |b| {
+    group.bench_function("floor/arc_clone_drop", |b| {
         b.iter(|| Arc::clone(black_box(&credential)))
     });
 
-    // Fresh credential to headers in hand.
-    group.bench_function("cache/fresh", |b| {
+    // What `fresh()` is made of: an arc-swap load (a debt slot taken, then paid back when the
+    // guard drops), the state flag, and the Arc clone.
+    let swap = arc_swap::ArcSwapOption::from(Some(Arc::clone(&credential)));
+    group.bench_function("anatomy/arc_swap_load_guard", |b| {
+        b.iter(|| {
+            black_box(&swap)
+                .load()
+                .as_deref()
+                .map(Credential::generation)
+        })
+    });
+    group.bench_function("anatomy/arc_swap_load_full", |b| {
+        b.iter(|| black_box(&swap).load_full())
+    });
+
+    // Fresh credential to headers in hand, synchronously: the cache's `fresh()` against the
+    // baseline's `try_read()` + clock check + clone.
+    group.bench_function("sync/cache_fresh", |b| {
         b.iter(|| {
             let credential = black_box(&cache).fresh().expect("fresh");
             black_box(credential.headers().len());
             credential
         })
     });
-    group.bench_function("cache/get_now_or_never", |b| {
+    group.bench_function("sync/baseline_rwlock_try_read", |b| {
+        b.iter(|| {
+            let credential = black_box(&baseline).try_fresh().expect("fresh");
+            black_box(credential.headers().len());
+            credential
+        })
+    });
+
+    // The same through the async entry points (`get()`, `read().await`), each future polled
+    // once with a no-op waker, no runtime involved. Two ways: handed to `now_or_never` (which
+    // takes the future by value, so it is moved: a memcpy right after it was written), and
+    // pinned where it was made and polled there. `AuthClient::send` awaits `get()` inside its
+    // own future, which also moves it (the third line shows that shape).
+    group.bench_function("async/cache_get_now_or_never", |b| {
         b.iter(|| {
             let credential = black_box(&cache)
                 .get()
@@ -136,13 +179,45 @@ fn hot_path(c: &mut Criterion) {
             credential
         })
     });
-    group.bench_function("baseline/rwlock_fresh", |b| {
+    group.bench_function("async/cache_get_pinned", |b| {
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        b.iter(|| {
+            let get = pin!(black_box(&cache).get());
+            let Poll::Ready(Ok(credential)) = get.poll(&mut cx) else {
+                panic!("a fresh hit is ready at once");
+            };
+            black_box(credential.headers().len());
+            credential
+        })
+    });
+    group.bench_function("async/cache_get_awaited_in_async_block", |b| {
+        b.iter(|| {
+            let credential = async { black_box(&cache).get().await }
+                .now_or_never()
+                .expect("a fresh hit never waits")
+                .expect("fresh");
+            black_box(credential.headers().len());
+            credential
+        })
+    });
+    group.bench_function("async/baseline_rwlock_read_now_or_never", |b| {
         b.iter(|| {
             let credential = black_box(&baseline)
                 .fresh()
                 .now_or_never()
                 .expect("an uncontended read lock never waits")
                 .expect("fresh");
+            black_box(credential.headers().len());
+            credential
+        })
+    });
+    group.bench_function("async/baseline_rwlock_read_pinned", |b| {
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        b.iter(|| {
+            let read = pin!(black_box(&baseline).fresh());
+            let Poll::Ready(Some(credential)) = read.poll(&mut cx) else {
+                panic!("an uncontended read lock never waits");
+            };
             black_box(credential.headers().len());
             credential
         })
@@ -172,17 +247,11 @@ fn hot_path(c: &mut Criterion) {
         },
     );
     with_contender(
-        || drop(black_box(baseline.fresh().now_or_never())),
+        || drop(black_box(baseline.try_fresh())),
         || {
-            group.bench_function("contended_2_threads/baseline_rwlock_fresh", |b| {
-                b.iter(|| {
-                    black_box(&baseline)
-                        .fresh()
-                        .now_or_never()
-                        // A reader never waits for a reader; there is no writer here.
-                        .expect("read locks do not exclude each other")
-                        .expect("fresh")
-                })
+            group.bench_function("contended_2_threads/baseline_rwlock_try_read", |b| {
+                // Readers never exclude each other; there is no writer here.
+                b.iter(|| black_box(&baseline).try_fresh().expect("fresh"))
             });
         },
     );
