@@ -345,13 +345,8 @@ impl MerchantKey {
         let decrypter = Jwk::from_map(map)
             .and_then(|jwk| ECDH_ES_A256KW.decrypter_from_jwk(&jwk))
             .map_err(|_| {
-                KeyError::new(
-                    KeyRole::Authorization,
-                    vec![KeyProblem::NotBase64url {
-                        field: "d",
-                        detail: "OpenSSL refused the key".to_owned(),
-                    }],
-                )
+                // p384 accepted `d`; OpenSSL (josekit) did not. Not seen in practice.
+                KeyError::new(KeyRole::Authorization, vec![KeyProblem::InvalidScalar])
             })?;
         Ok(Self {
             public: valid.public,
