@@ -50,6 +50,8 @@ mod middleware;
 mod policy;
 mod source;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use cache::{CacheBuilder, CredentialCache};
 pub use client::{AuthClient, MAX_REDIRECTS};

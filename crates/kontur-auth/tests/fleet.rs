@@ -3,11 +3,12 @@
 //! The workers are this very test binary, started again with `PROPUSK_FLEET_WORKER` set and the
 //! filter `fleet_worker`, so each is a real separate process with its own cache.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_core::store::{CredentialStore, FileStore, RedisStore};
+use auth_core::testkit::{self, RedisServer};
 use auth_core::{AuthClient, CredentialCache};
 use kontur_auth::KonturSource;
 use kontur_auth::testkit::{Endpoint, Failure, KonturEmulator};
@@ -58,73 +59,14 @@ async fn fleet_worker() {
 }
 
 fn start_worker(emulator: &KonturEmulator, store: &str, lease_ms: u64, requests: usize) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "fleet_worker", "--test-threads=1", "--quiet"])
-        .env(
-            WORKER,
-            format!("{} {store} {lease_ms} {requests}", emulator.base_url()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    let spec = format!("{} {store} {lease_ms} {requests}", emulator.base_url());
+    testkit::start_worker("fleet_worker", WORKER, &spec)
 }
 
 async fn wait_all(children: Vec<Child>) {
-    tokio::task::spawn_blocking(move || {
-        for child in children {
-            let output = child.wait_with_output().unwrap();
-            assert!(
-                output.status.success(),
-                "a worker failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-    })
-    .await
-    .unwrap();
-}
-
-/// A Redis server of our own on a free loopback port, stopped when dropped.
-struct Redis {
-    child: Child,
-    url: String,
-    _folder: tempfile::TempDir,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_redis() -> Redis {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let folder = tempfile::tempdir().unwrap();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .current_dir(folder.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is needed for the fleet tests: install it (Debian: apt-get install redis-server); .ci/run does");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Redis {
-        child,
-        url: format!("redis://127.0.0.1:{port}/"),
-        _folder: folder,
-    }
+    tokio::task::spawn_blocking(move || testkit::wait_for_workers(children))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,10 +84,10 @@ async fn eight_processes_on_an_empty_file_store_authenticate_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_on_an_empty_redis_store_authenticate_once() {
-    let redis = start_redis();
+    let redis = RedisServer::start();
     let emulator = KonturEmulator::start().await;
     let workers = (0..8)
-        .map(|_| start_worker(&emulator, &redis.url, 5000, 100))
+        .map(|_| start_worker(&emulator, redis.url(), 5000, 100))
         .collect();
     wait_all(workers).await;
     assert_eq!(emulator.authentications(), 1);
@@ -201,8 +143,8 @@ async fn killing_the_file_lock_holder_lets_another_acquire() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_redis_lock_holder_lets_another_acquire_within_the_lease() {
-    let redis = start_redis();
-    let took = killing_the_lock_holder_lets_another_acquire(&redis.url, 1500).await;
+    let redis = RedisServer::start();
+    let took = killing_the_lock_holder_lets_another_acquire(redis.url(), 1500).await;
     // The lease lapses after 1.5 s; allow the survivors' start-up and polling on top.
     assert!(took < Duration::from_millis(1500 + 8000), "{took:?}");
 }
