@@ -58,7 +58,7 @@ fn present(name: &str) -> bool {
 
 fn test_all() -> ExitCode {
     let started = Instant::now();
-    let mut steps: Vec<(String, Vec<String>, Vec<(&str, &str)>)> = vec![
+    let mut steps: Vec<Step> = vec![
         step("rustfmt", &["fmt", "--all", "--", "--check"]),
         step(
             "clippy",
@@ -102,7 +102,7 @@ fn test_all() -> ExitCode {
         "docs",
         &["doc", "--workspace", "--no-deps", "--all-features"],
     );
-    docs.2.push(("RUSTDOCFLAGS", "-D warnings"));
+    docs.envs.push(("RUSTDOCFLAGS", "-D warnings"));
     steps.push(docs);
 
     if !tool_present("redis-server") {
@@ -116,7 +116,7 @@ fn test_all() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    for (name, args, envs) in &steps {
+    for Step { name, args, envs } in &steps {
         let step_started = Instant::now();
         println!("xtask: == {name}: cargo {}", args.join(" "));
         let status = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -183,10 +183,17 @@ fn check_dependency_boundaries() -> bool {
     ok
 }
 
-fn step(name: &str, args: &[&str]) -> (String, Vec<String>, Vec<(&'static str, &'static str)>) {
-    (
-        name.to_owned(),
-        args.iter().map(|s| s.to_string()).collect(),
-        Vec::new(),
-    )
+/// One cargo invocation of `test-all`.
+struct Step {
+    name: String,
+    args: Vec<String>,
+    envs: Vec<(&'static str, &'static str)>,
+}
+
+fn step(name: &str, args: &[&str]) -> Step {
+    Step {
+        name: name.to_owned(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        envs: Vec::new(),
+    }
 }
