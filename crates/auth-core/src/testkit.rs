@@ -1,5 +1,10 @@
 //! Helpers for fleet tests (feature `testkit`): a throw-away `redis-server`, and this test binary
-//! started again as a worker process.
+//! started again as a worker process. For fault-injection tests: [`HostileServer`], which resets
+//! connections, trickles, truncates or floods its answers.
+
+mod hostile;
+
+pub use hostile::{HostileServer, Misbehaviour};
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
