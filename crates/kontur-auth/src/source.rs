@@ -105,13 +105,13 @@ impl KonturSource {
                 "Authenticate answered 200 with an empty body instead of a token",
             ));
         }
-        if token
-            .chars()
-            .any(|c| c.is_control() || c == ',' || c.is_whitespace())
-        {
+        // Tokens are base64-like; quotes, braces and angle brackets mean JSON or an error page.
+        if token.chars().any(|c| {
+            c.is_control() || c.is_whitespace() || matches!(c, ',' | '"' | '<' | '>' | '{' | '}')
+        }) {
             return Err(AuthError::protocol(
                 PROVIDER,
-                "the answer to Authenticate is not a token (it contains spaces, commas or control characters)",
+                "the answer to Authenticate is not a token (it contains spaces, commas, quotes, braces, angle brackets or control characters: an error page or JSON?)",
             ));
         }
         let header = protocol::token_header(&self.config.api_client_id, token);

@@ -1,0 +1,490 @@
+//! Hardening (issue 8) for Kontur, over real HTTP on loopback: hostile answers from
+//! `/V1/Authenticate`, `/connect/token` and the API are typed errors classified transient or
+//! permanent; oversized answers are refused without being read whole; a failed refresh never
+//! replaces the stored credential; credentials never reach another origin; token endpoints
+//! follow no redirect. (The emulator's 503/HTML/garbage/2 MiB/400/redirect answers at
+//! Authenticate are in `acceptance.rs`.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::http::HttpSettings;
+use auth_core::store::{CredentialStore, FileStore};
+use auth_core::testkit::{HostileServer, Misbehaviour};
+use auth_core::{
+    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
+    SecretString,
+};
+use kontur_auth::testkit::{
+    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, DEMO_PASSWORD, Endpoint,
+    Failure, KonturEmulator,
+};
+use kontur_auth::{KonturConfig, KonturOidcConfig, KonturOidcSource, KonturSource};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Every header any provider authenticates with; none may reach another origin.
+const CREDENTIAL_HEADERS: [&str; 7] = [
+    "authorization",
+    "public-token",
+    "x-api-key",
+    "x-authorization",
+    "x-refresh_token",
+    "x-device_id",
+    "cookie",
+];
+
+fn short_timeout() -> HttpSettings {
+    let mut http = HttpSettings::default();
+    http.timeout = Duration::from_millis(400);
+    http
+}
+
+fn config_at(base_url: &str) -> KonturConfig {
+    KonturConfig::builder()
+        .base_url(base_url)
+        .api_client_id(DEMO_CLIENT_ID)
+        .login(DEMO_LOGIN)
+        .password(SecretString::from(DEMO_PASSWORD))
+        .http(short_timeout())
+        .build()
+        .unwrap()
+}
+
+fn oidc_at(identity_url: &str) -> KonturOidcSource {
+    KonturOidcSource::new(
+        KonturOidcConfig::new(
+            DEMO_OIDC_CLIENT,
+            SecretString::from(DEMO_OIDC_SECRET),
+            "edi-public-api-staging",
+        )
+        .unwrap()
+        .identity_url(identity_url)
+        .unwrap()
+        .http(short_timeout()),
+    )
+}
+
+/// No retry waits: every `get` after a failure asks the provider again at once.
+fn impatient() -> RefreshPolicy {
+    RefreshPolicy {
+        min_retry_interval: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        ..RefreshPolicy::default()
+    }
+}
+
+/// The error is of the expected transience and shows no secret.
+fn check(error: &AuthError, transient: bool, case: &str) {
+    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
+    let shown = format!("{error} {error:?}");
+    for secret in [DEMO_PASSWORD, DEMO_OIDC_SECRET, "SERVER-TOKEN-7f3a"] {
+        assert!(!shown.contains(secret), "{case}: secret in {shown}");
+    }
+}
+
+fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
+    vec![
+        ("connection reset", Misbehaviour::Reset),
+        (
+            "slow body",
+            Misbehaviour::SlowBody {
+                length: 64,
+                every: Duration::from_millis(150),
+            },
+        ),
+        (
+            "truncated body",
+            Misbehaviour::Truncated {
+                length: 100,
+                sent: 10,
+            },
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_connections_at_the_token_endpoints_are_transient_transport_errors() {
+    for (case, misbehaviour) in transport_faults() {
+        let server = HostileServer::start(misbehaviour);
+        let url = format!("{}/", server.url());
+        let error = KonturSource::new(config_at(&url))
+            .authenticate()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, AuthError::Transport { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+        let error = oidc_at(&url).acquire(None).await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::Transport { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+        assert_eq!(server.connections(), 2, "{case}");
+    }
+
+    // The emulator's slow answer against a 400 ms limit.
+    let emulator = KonturEmulator::start().await;
+    emulator.inject(
+        Endpoint::Authenticate,
+        Failure::Slow(Duration::from_secs(5)),
+    );
+    let error = KonturSource::new(config_at(&emulator.base_url()))
+        .authenticate()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("timed out"), "{error}");
+    check(&error, true, "timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_statuses_and_bodies_at_authenticate_are_classified() {
+    let emulator = KonturEmulator::start().await;
+    let source = KonturSource::new(config_at(&emulator.base_url()));
+    emulator.inject(Endpoint::Authenticate, Failure::Status(500));
+    let error = source.authenticate().await.unwrap_err();
+    assert!(
+        matches!(error, AuthError::Server { status: 500, .. }),
+        "{error:?}"
+    );
+    check(&error, true, "500");
+
+    let cases = [
+        // An error page or JSON under 200 is not a token, even without a space in it.
+        (
+            Misbehaviour::answer(200, "text/html", "<html><body>Maintenance</body></html>"),
+            false,
+        ),
+        (
+            Misbehaviour::answer(200, "text/html", "<html>Maintenance</html>"),
+            false,
+        ),
+        (
+            Misbehaviour::json(200, r#"{"token":"SERVER-TOKEN-7f3a"}"#),
+            false,
+        ),
+        (Misbehaviour::json(200, ""), false),
+        (
+            Misbehaviour::answer(200, "text/plain", vec![0xff, 0xfe, 0x41]),
+            false,
+        ),
+        (
+            Misbehaviour::answer(503, "text/html", "<html><h1>503</h1></html>"),
+            true,
+        ),
+        (Misbehaviour::answer(429, "text/plain", "slow down"), true),
+        (
+            Misbehaviour::answer(404, "text/html", "<html>not found</html>"),
+            false,
+        ),
+    ];
+    for (misbehaviour, transient) in cases {
+        let case = format!("{misbehaviour:?}");
+        let server = HostileServer::start(misbehaviour);
+        let error = KonturSource::new(config_at(&format!("{}/", server.url())))
+            .authenticate()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, AuthError::Protocol { .. } | AuthError::Server { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, transient, &case);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_answers_are_refused_without_being_read_whole() {
+    const SIXTY_FOUR_MIB: usize = 64 * 1024 * 1024;
+    for declare_length in [true, false] {
+        let server = HostileServer::start(Misbehaviour::Endless {
+            limit: SIXTY_FOUR_MIB,
+            declare_length,
+        });
+        let url = format!("{}/", server.url());
+        for error in [
+            KonturSource::new(config_at(&url))
+                .authenticate()
+                .await
+                .unwrap_err(),
+            oidc_at(&url).acquire(None).await.unwrap_err(),
+        ] {
+            assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+            assert!(error.to_string().contains("limit"), "{error}");
+            check(&error, false, "oversized");
+        }
+        assert!(server.wait_until_quiet(Duration::from_secs(10)));
+        assert!(
+            server.bytes_sent() < 16 * 1024 * 1024,
+            "declared length {declare_length}: the server got {} bytes out before the client hung up",
+            server.bytes_sent()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_answers_with_missing_or_wrong_typed_fields_are_protocol_errors() {
+    let answers = [
+        "{}",
+        "[]",
+        "null",
+        r#"{"access_token":5}"#,
+        r#"{"access_token":["SERVER-TOKEN-7f3a"]}"#,
+        r#"{"access_token":"SERVER-TOKEN-7f3a","expires_in":"soon"}"#,
+        r#"{"access_token":"SERVER-TOKEN-7f3a","expires_in":-5}"#,
+        r#"{"access_token":"SERVER-TOKEN-7f3a","token_type":"mac"}"#,
+        r#"{"access_token":"SERVER-TOKEN-7f3a","token_type":7}"#,
+        r#"{"access_token":""}"#,
+        r#"{"access_token":"SERVER-TOKEN-7f3a""#,
+    ];
+    for answer in answers {
+        let server = HostileServer::start(Misbehaviour::json(200, answer));
+        let error = oidc_at(&server.url()).acquire(None).await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::Protocol { .. }),
+            "{answer}: {error:?}"
+        );
+        check(&error, false, answer);
+    }
+    for (status, transient) in [(500, true), (503, true), (502, true), (400, false)] {
+        let server = HostileServer::start(Misbehaviour::answer(
+            status,
+            "text/html",
+            "<html>proxy error</html>",
+        ));
+        let error = oidc_at(&server.url()).acquire(None).await.unwrap_err();
+        check(&error, transient, &format!("HTTP {status}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_never_replaces_the_stored_credential() {
+    let emulator = KonturEmulator::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileStore::new(folder.path()));
+    let source = Arc::new(KonturSource::new(config_at(&emulator.base_url())));
+    let identity = source.identity().clone();
+    let cache = CredentialCache::builder(source.clone())
+        .policy(impatient())
+        .store(store.clone())
+        .build();
+    let first = cache.get().await.unwrap();
+    let stored_token = || async {
+        store
+            .load(&identity)
+            .await
+            .unwrap()
+            .expect("the stored credential is still there")
+            .token()
+            .expose_secret()
+            .to_owned()
+    };
+    assert_eq!(stored_token().await, first.token().expose_secret());
+
+    // A refresh in the background that fails keeps the old credential in service and stored.
+    emulator.inject(Endpoint::Authenticate, Failure::Status(503));
+    cache.mark_stale();
+    assert!(cache.get().await.unwrap().same_token(&first));
+    cache.settle().await;
+    assert_eq!(emulator.authentications(), 2);
+    assert_eq!(stored_token().await, first.token().expose_secret());
+
+    // A re-authentication after a rejection that fails in every way leaves the store alone.
+    for (failure, transient) in [
+        (Failure::Status(500), true),
+        (Failure::Status(503), true),
+        (Failure::Html, true),
+        (Failure::Slow(Duration::from_secs(5)), true),
+        (Failure::Garbage, false),
+        (Failure::Huge, false),
+        (Failure::Status(401), false),
+    ] {
+        emulator.inject(Endpoint::Authenticate, failure.clone());
+        cache.invalidate(first.generation());
+        let error = cache.get().await.unwrap_err();
+        check(&error, transient, &format!("{failure:?}"));
+        assert_eq!(
+            stored_token().await,
+            first.token().expose_secret(),
+            "{failure:?} replaced the stored credential"
+        );
+    }
+
+    // The stored credential is intact: a new process takes it and the API accepts it.
+    let next =
+        CredentialCache::builder(Arc::new(KonturSource::new(config_at(&emulator.base_url()))))
+            .store(store.clone())
+            .build();
+    let client = AuthClient::new(next).unwrap();
+    let response = client
+        .get(format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(client.cache().store_hits(), 1);
+    assert_eq!(client.cache().acquisitions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
+    let emulator = KonturEmulator::start().await;
+    let cache = CredentialCache::new(KonturSource::new(config_at(&emulator.base_url())));
+    let client =
+        AuthClient::with_http_client(cache, short_timeout().build_client("kontur").unwrap());
+    let boxes = format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url());
+    let first = client.cache().get().await.unwrap();
+
+    // Error statuses that are not rejections come back as answers; the credential stays.
+    for status in [500, 503, 502] {
+        emulator.inject(Endpoint::Api, Failure::Status(status));
+        assert_eq!(client.get(&boxes).await.unwrap().status(), status);
+    }
+    emulator.inject(Endpoint::Api, Failure::Slow(Duration::from_secs(5)));
+    let error = client.get(&boxes).await.unwrap_err();
+    assert!(matches!(error, AuthError::Transport { .. }), "{error:?}");
+    check(&error, true, "API timeout");
+
+    for (case, misbehaviour) in transport_faults() {
+        let server = HostileServer::start(misbehaviour);
+        let outcome = client
+            .get(format!("{}/V1/Boxes/GetBoxesInfo", server.url()))
+            .await;
+        let error = match outcome {
+            Err(error) => error,
+            // Slow and truncated bodies break while the caller reads the body.
+            Ok(response) => {
+                let error = auth_core::http::read_body_limited("kontur", response, 1024)
+                    .await
+                    .unwrap_err();
+                assert!(case != "connection reset", "{case}");
+                error
+            }
+        };
+        assert!(
+            matches!(error, AuthError::Transport { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+    }
+    let now = client.cache().fresh().expect("still fresh");
+    assert_eq!(now.generation(), first.generation());
+    assert_eq!(
+        emulator.authentications(),
+        1,
+        "no re-authentication for any of it"
+    );
+}
+
+/// A home server that answers `/go` with `status` to `target`, and records what it got.
+async fn redirecting_home(status: u16, target: &str) -> MockServer {
+    let home = MockServer::start().await;
+    Mock::given(path("/go"))
+        .respond_with(ResponseTemplate::new(status).insert_header("location", target))
+        .mount(&home)
+        .await;
+    home
+}
+
+async fn landing() -> MockServer {
+    let other = MockServer::start().await;
+    Mock::given(path("/landing"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
+        .mount(&other)
+        .await;
+    other
+}
+
+async fn assert_nothing_followed(other: &MockServer) {
+    let received = other.received_requests().await.unwrap();
+    assert!(
+        received.is_empty(),
+        "the redirect target was contacted: {received:?}"
+    );
+}
+
+async fn assert_no_credential_arrived(other: &MockServer, expected: usize) {
+    let received = other.received_requests().await.unwrap();
+    assert_eq!(received.len(), expected, "the redirect was followed");
+    for request in &received {
+        for name in CREDENTIAL_HEADERS {
+            assert!(
+                request.headers.get(name).is_none(),
+                "`{name}` reached the other origin"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credential_header_follows_a_redirect_to_another_origin() {
+    let emulator = KonturEmulator::start().await;
+    let other = landing().await;
+    let target = format!("{}/landing", other.uri());
+    let mut sent = 0;
+    for status in [301, 302, 303, 307, 308] {
+        let home = redirecting_home(status, &target).await;
+        let sources: [Arc<dyn CredentialSource>; 2] = [
+            Arc::new(KonturSource::new(config_at(&emulator.base_url()))),
+            Arc::new(oidc_at(&emulator.base_url())),
+        ];
+        for source in sources {
+            let client = AuthClient::new(CredentialCache::builder(source).build()).unwrap();
+            let request = client
+                .request(http::Method::POST, format!("{}/go", home.uri()))
+                .body("payload")
+                .build()
+                .unwrap();
+            let response = client.send(request).await.unwrap();
+            assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
+            sent += 1;
+        }
+        // The credential did go to the first origin: the test would see a leak.
+        for request in home.received_requests().await.unwrap() {
+            assert!(request.headers.get("authorization").is_some());
+        }
+    }
+    assert_no_credential_arrived(&other, sent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_endpoints_follow_no_redirect() {
+    let other = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("StolenTokenAAAA=="))
+        .mount(&other)
+        .await;
+    for status in [301, 302, 303, 307, 308] {
+        let home = MockServer::start().await;
+        for (endpoint, to) in [
+            ("/V1/Authenticate", "/V1/Authenticate"),
+            ("/connect/token", "/connect/token"),
+        ] {
+            Mock::given(path(endpoint))
+                .respond_with(
+                    ResponseTemplate::new(status)
+                        .insert_header("location", format!("{}{to}", other.uri())),
+                )
+                .mount(&home)
+                .await;
+        }
+        let url = format!("{}/", home.uri());
+        for error in [
+            KonturSource::new(config_at(&url))
+                .authenticate()
+                .await
+                .unwrap_err(),
+            oidc_at(&url).acquire(None).await.unwrap_err(),
+        ] {
+            assert!(
+                matches!(error, AuthError::Protocol { .. } | AuthError::Server { .. }),
+                "HTTP {status}: {error:?}"
+            );
+            check(&error, false, &format!("redirect {status}"));
+        }
+        assert_eq!(home.received_requests().await.unwrap().len(), 2);
+    }
+    assert_nothing_followed(&other).await;
+}
