@@ -173,6 +173,15 @@ impl CredentialSource for KonturOidcSource {
             .map_err(|error| AuthError::transport(PROVIDER, error))?;
         let status = response.status();
         let body = read_body_limited(PROVIDER, response, TOKEN_MAX_BYTES).await?;
+        if status.is_redirection() {
+            return Err(AuthError::protocol(
+                PROVIDER,
+                format!(
+                    "the identity provider answered with a redirect (HTTP {}); token endpoints are not followed across redirects — check the identity URL",
+                    status.as_u16()
+                ),
+            ));
+        }
         if status != StatusCode::OK {
             if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED)
                 && let Ok(error) = serde_json::from_slice::<ErrorAnswer>(&body)

@@ -54,7 +54,7 @@ impl From<AuthError> for CliError {
 }
 
 /// Where credentials are cached between runs.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct CacheArgs {
     /// Token cache folder [default: the user cache folder + /propusk].
     #[arg(long, global = true, env = "PROPUSK_CACHE_DIR", value_name = "PATH")]
@@ -72,6 +72,21 @@ pub struct CacheArgs {
         hide_env_values = true
     )]
     pub store: Option<String>,
+}
+
+impl std::fmt::Debug for CacheArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A Redis URL may carry a password: say only which kind of store it is.
+        let store = self
+            .store
+            .as_deref()
+            .map(|s| if s.contains("://") { "(url)" } else { s });
+        f.debug_struct("CacheArgs")
+            .field("cache_dir", &self.cache_dir)
+            .field("no_cache", &self.no_cache)
+            .field("store", &store)
+            .finish()
+    }
 }
 
 impl CacheArgs {
@@ -102,9 +117,7 @@ impl CacheArgs {
                 return Ok(Some(Arc::new(redis)));
             }
             if store.contains("://") {
-                return Err(CliError::usage(
-                    "--store takes a folder or a redis:// (rediss://) URL",
-                ));
+                return Err(CliError::usage("--store takes a folder or a redis:// URL"));
             }
             return Ok(Some(Arc::new(FileStore::new(store))));
         }
@@ -206,13 +219,15 @@ pub async fn run_common(
                 CliError::usage(format!("the URL `{url}` is not valid: {error}"))
             })?;
             let client = AuthClient::with_http_client(cache, http);
-            let response = client.get(url).await?;
+            let mut response = client.get(url).await?;
             let status = response.status();
-            let body = response.bytes().await.map_err(|error| CliError {
+            // Streamed to stdout as it arrives: a large answer is never held whole in memory.
+            while let Some(chunk) = response.chunk().await.map_err(|error| CliError {
                 code: EXIT_TRANSPORT,
                 message: format!("the answer broke off: {}", error.without_url()),
-            })?;
-            print_stdout(&body)?;
+            })? {
+                print_stdout(&chunk)?;
+            }
             if status.is_success() {
                 Ok(())
             } else {

@@ -48,9 +48,15 @@ fn redis_error(action: &str, error: redis::RedisError) -> AuthError {
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS) with key
-    /// prefix `propusk:` and a 30 s lease. Connects on first use.
+    /// A store at `url` (`redis://[:password@]host[:port][/db]`) with key prefix `propusk:` and a
+    /// 30 s lease. Connects on first use. TLS (`rediss://`) is not built in: reach Redis over a
+    /// private network or a TLS tunnel.
     pub fn open(url: &str) -> Result<Self, AuthError> {
+        if url.starts_with("rediss://") {
+            return Err(AuthError::store(
+                "rediss:// (Redis over TLS) is not built into propusk; use redis:// over a private network or a TLS tunnel",
+            ));
+        }
         let client = redis::Client::open(url).map_err(|error| {
             AuthError::store(format!(
                 "the Redis URL is not valid ({}); expected redis://host:port[/db]",
