@@ -221,12 +221,15 @@ pub fn interpret_auth_answer(
     }
 
     let Some(answer) = parsed else {
+        // JSON of the wrong shape may still carry the token: quote only what is not JSON.
+        let shown = if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+            "a field is missing or has the wrong type".to_owned()
+        } else {
+            excerpt(body)
+        };
         return Err(AuthError::protocol(
             PROVIDER,
-            format!(
-                "the token answer (HTTP {code}) is not the expected JSON: {}",
-                excerpt(body)
-            ),
+            format!("the token answer (HTTP {code}) is not the expected JSON: {shown}"),
         ));
     };
     let answer_code = answer.code.as_deref().unwrap_or("");
