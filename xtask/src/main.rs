@@ -4,6 +4,8 @@
 //!   boundaries (`cargo tree`: no OpenSSL/JOSE outside Alliance), rustfmt, clippy with
 //!   `-D warnings`, the workspace's tests (doc tests included), each crate's tests
 //!   on its own, each facade feature built alone, and the docs without warnings.
+//! - `fuzz list`, `fuzz <target> <seconds>`: runs one cargo-fuzz target of `fuzz/` for that
+//!   long (not part of `test-all`).
 
 use std::env;
 use std::process::{Command, ExitCode};
@@ -38,8 +40,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test-all") => test_all(),
+        Some("fuzz") => fuzz(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test-all");
+            eprintln!("usage: cargo xtask test-all | fuzz list | fuzz <target> <seconds>");
             ExitCode::from(2)
         }
     }
@@ -146,6 +149,69 @@ fn test_all() -> ExitCode {
         started.elapsed().as_secs_f64()
     );
     ExitCode::SUCCESS
+}
+
+/// `cargo fuzz list`, or `cargo fuzz run <target> -- -max_total_time=<seconds>` in `fuzz/`, on
+/// stable through `RUSTC_BOOTSTRAP=1` (cargo-fuzz wants nightly flags). The corpus grows in
+/// `fuzz/corpus/<target>` (ignored by git), starting from the committed `fuzz/seeds/<target>`.
+fn fuzz(args: &[String]) -> ExitCode {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fuzz");
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(&dir)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .arg("fuzz");
+    match args {
+        [list] if list == "list" => {
+            command.arg("list");
+        }
+        [target, seconds] if seconds.parse::<u64>().is_ok_and(|s| s > 0) => {
+            let corpus = dir.join("corpus").join(target);
+            if let Err(error) = std::fs::create_dir_all(&corpus) {
+                eprintln!("xtask: could not create {}: {error}", corpus.display());
+                return ExitCode::FAILURE;
+            }
+            command.args(["run", target.as_str()]).arg(corpus);
+            let seeds = dir.join("seeds").join(target);
+            if seeds.is_dir() {
+                command.arg(seeds);
+            }
+            command.args([
+                "--".to_owned(),
+                format!("-max_total_time={seconds}"),
+                "-print_final_stats=1".to_owned(),
+            ]);
+        }
+        _ => {
+            eprintln!("usage: cargo xtask fuzz list | fuzz <target> <seconds>");
+            return ExitCode::from(2);
+        }
+    }
+    if !tool_present_as(&["fuzz", "--version"]) {
+        eprintln!("xtask: cargo-fuzz is not installed: cargo install cargo-fuzz --locked");
+        return ExitCode::FAILURE;
+    }
+    match command.status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("xtask: FAILED cargo fuzz ({status})");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("xtask: could not run cargo fuzz: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether `cargo <args>` runs.
+fn tool_present_as(args: &[&str]) -> bool {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Whether `tool` runs (`tool --version`).
