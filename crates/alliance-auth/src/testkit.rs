@@ -118,6 +118,9 @@ pub enum Failure {
     /// Authorize: encrypt the answer with `ECDH-ES` (direct key agreement) instead of
     /// `ECDH-ES+A256KW`.
     WrongAlgorithm,
+    /// Authorize: encrypt this text, properly, instead of the session (to send a session with
+    /// missing or wrong-typed fields).
+    Payload(String),
 }
 
 /// One request the emulator saw. No secret is kept: the refresh token only as "present".
@@ -519,7 +522,7 @@ async fn generic_failure(failure: &Failure) -> Option<Response> {
             "b_auth_token_expired",
             "Auth token expired",
         )),
-        Failure::WrongKey | Failure::WrongAlgorithm => None,
+        Failure::WrongKey | Failure::WrongAlgorithm | Failure::Payload(_) => None,
     }
 }
 
@@ -566,6 +569,7 @@ async fn authorize(
     let jwe = match failure {
         Some(Failure::WrongKey) => jwe::encrypt(state.server_key.public_key(), payload.as_bytes()),
         Some(Failure::WrongAlgorithm) => encrypt_direct(&state.merchant_public, payload.as_bytes()),
+        Some(Failure::Payload(text)) => jwe::encrypt(&state.merchant_public, text.as_bytes()),
         _ => jwe::encrypt(&state.merchant_public, payload.as_bytes()),
     };
     match jwe {

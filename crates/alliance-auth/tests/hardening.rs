@@ -1,0 +1,425 @@
+//! Hardening (issue 8) for Bank Alliance, over real HTTP on loopback: hostile answers from
+//! `authorize_virtual_device` and the API are typed errors classified transient or permanent;
+//! oversized answers are refused without being read whole (the client reads API bodies, to find
+//! rejections under HTTP 200); decrypted sessions with missing or wrong-typed fields are refused
+//! without quoting them; a failed re-authorization never replaces the stored session;
+//! `x-device_id` and `x-refresh_token` never reach another origin; authorize follows no redirect.
+//! (503, HTML, garbage, a wrong key or algorithm, a slow and a 2 MiB answer at authorize are in
+//! `emulator.rs`.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alliance_auth::testkit::{
+    DEMO_SERVICE_CODE, Emulator, Endpoint, Failure, Rejection, demo_auth_key,
+};
+use alliance_auth::{AllianceConfig, AllianceSource};
+use auth_core::http::HttpSettings;
+use auth_core::store::{CredentialStore, FileStore};
+use auth_core::testkit::{HostileServer, Misbehaviour};
+use auth_core::{
+    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
+};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Every header any provider authenticates with; none may reach another origin.
+const CREDENTIAL_HEADERS: [&str; 7] = [
+    "authorization",
+    "public-token",
+    "x-api-key",
+    "x-authorization",
+    "x-refresh_token",
+    "x-device_id",
+    "cookie",
+];
+
+const OPERATIONS: &str = "ecom/execute_request/hpp/v1/operations";
+
+/// A refresh token a hostile answer carries; it must never show up in an error.
+const SERVER_TOKEN: &str = "SERVER-TOKEN-7f3a";
+
+fn short_timeout() -> HttpSettings {
+    let mut http = HttpSettings::default();
+    http.timeout = Duration::from_millis(400);
+    http
+}
+
+fn config_at(base_url: &str) -> AllianceConfig {
+    AllianceConfig::builder()
+        .base_url(base_url)
+        .service_code(DEMO_SERVICE_CODE)
+        .authorization_key(demo_auth_key())
+        .http(short_timeout())
+        .build()
+        .unwrap()
+}
+
+fn impatient() -> RefreshPolicy {
+    RefreshPolicy {
+        min_retry_interval: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        ..RefreshPolicy::default()
+    }
+}
+
+/// The error is of the expected transience and shows no secret.
+fn check(error: &AuthError, transient: bool, case: &str) {
+    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
+    let shown = format!("{error} {error:?}");
+    let key: serde_json::Value =
+        serde_json::from_str(alliance_auth::testkit::DEMO_AUTH_KEY).unwrap();
+    let d = key["d"].as_str().unwrap();
+    for secret in [SERVER_TOKEN, d] {
+        assert!(!shown.contains(secret), "{case}: secret in {shown}");
+    }
+}
+
+fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
+    vec![
+        ("connection reset", Misbehaviour::Reset),
+        (
+            "slow body",
+            Misbehaviour::SlowBody {
+                length: 64,
+                every: Duration::from_millis(150),
+            },
+        ),
+        (
+            "truncated body",
+            Misbehaviour::Truncated {
+                length: 100,
+                sent: 10,
+            },
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_connections_at_authorize_are_transient_transport_errors() {
+    for (case, misbehaviour) in transport_faults() {
+        let server = HostileServer::start(misbehaviour);
+        let error = AllianceSource::new(config_at(&server.url()))
+            .authorize()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, AuthError::Transport { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+        assert_eq!(server.connections(), 1, "{case}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_statuses_and_bodies_at_authorize_are_classified() {
+    let emulator = Emulator::start().await;
+    emulator.inject(Endpoint::Authorize, Failure::Status(500));
+    let error = AllianceSource::new(config_at(&emulator.base_url()))
+        .authorize()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, AuthError::Server { status: 500, .. }),
+        "{error:?}"
+    );
+    check(&error, true, "500");
+
+    let cases = [
+        (
+            Misbehaviour::answer(200, "text/html", "<html><body>Maintenance</body></html>"),
+            false,
+        ),
+        (Misbehaviour::answer(429, "text/plain", "slow down"), true),
+        (
+            Misbehaviour::answer(503, "text/html", "<html>down</html>"),
+            true,
+        ),
+        (Misbehaviour::json(200, ""), false),
+        (Misbehaviour::json(200, "{}"), false),
+        (Misbehaviour::json(200, "[]"), false),
+        (Misbehaviour::json(200, r#"{"jwe":5}"#), false),
+        (
+            Misbehaviour::json(200, format!(r#"{{"jwe":"{SERVER_TOKEN}"}}"#)),
+            false,
+        ),
+        (Misbehaviour::json(200, r#"{"jwe":"a.b.c.d.e"}"#), false),
+        (Misbehaviour::json(200, r#"{"msgType":"ERROR"}"#), false),
+    ];
+    for (misbehaviour, transient) in cases {
+        let case = format!("{misbehaviour:?}");
+        let server = HostileServer::start(misbehaviour);
+        let error = AllianceSource::new(config_at(&server.url()))
+            .authorize()
+            .await
+            .unwrap_err();
+        check(&error, transient, &case);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decrypted_sessions_with_missing_or_wrong_typed_fields_are_refused_without_quoting_them() {
+    let emulator = Emulator::start().await;
+    let source = AllianceSource::new(config_at(&emulator.base_url()));
+    let server_public: serde_json::Value =
+        serde_json::from_str(&demo_auth_key().public_key().to_jwk_json()).unwrap();
+    let payloads = [
+        json!({}),
+        json!([]),
+        json!(SERVER_TOKEN),
+        json!({"refreshToken": SERVER_TOKEN, "serverPublic": server_public}),
+        json!({"deviceId": 5, "refreshToken": SERVER_TOKEN, "serverPublic": server_public}),
+        json!({"deviceId": "device-1", "serverPublic": server_public}),
+        json!({"deviceId": "device-1", "refreshToken": 7, "serverPublic": server_public}),
+        json!({"deviceId": "device-1", "refreshToken": [SERVER_TOKEN], "serverPublic": server_public}),
+        json!({"deviceId": "device-1", "refreshToken": format!("{SERVER_TOKEN}\n"), "serverPublic": server_public}),
+        json!({"deviceId": "device-1", "refreshToken": SERVER_TOKEN, "authToken": 5, "serverPublic": server_public}),
+        json!({"deviceId": "device-1", "refreshToken": SERVER_TOKEN}),
+        json!({"deviceId": "device-1", "refreshToken": SERVER_TOKEN, "serverPublic": SERVER_TOKEN}),
+        json!({"deviceId": "device-1", "refreshToken": SERVER_TOKEN, "serverPublic": {"kty": "EC"}}),
+    ];
+    for payload in payloads {
+        emulator.inject(Endpoint::Authorize, Failure::Payload(payload.to_string()));
+        let error = source.authorize().await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::Protocol { .. }),
+            "{payload}: {error:?}"
+        );
+        check(&error, false, &payload.to_string());
+    }
+    emulator.inject(
+        Endpoint::Authorize,
+        Failure::Payload(format!("refreshToken={SERVER_TOKEN}")),
+    );
+    let error = source.authorize().await.unwrap_err();
+    check(&error, false, "not JSON");
+    source.authorize().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_answers_are_refused_without_being_read_whole() {
+    for declare_length in [true, false] {
+        let server = HostileServer::start(Misbehaviour::Endless {
+            limit: 64 * 1024 * 1024,
+            declare_length,
+        });
+        let error = AllianceSource::new(config_at(&server.url()))
+            .authorize()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+        assert!(error.to_string().contains("limit"), "{error}");
+        check(&error, false, "oversized");
+        assert!(server.wait_until_quiet(Duration::from_secs(10)));
+        assert!(
+            server.bytes_sent() < 16 * 1024 * 1024,
+            "declared length {declare_length}: {} bytes went out before the client hung up",
+            server.bytes_sent()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reauthorization_never_replaces_the_stored_session() {
+    let emulator = Emulator::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileStore::new(folder.path()));
+    let source = Arc::new(AllianceSource::new(config_at(&emulator.base_url())));
+    let identity = source.identity().clone();
+    let cache = CredentialCache::builder(source)
+        .policy(impatient())
+        .store(store.clone())
+        .build();
+    let first = cache.get().await.unwrap();
+    let stored_token = || async {
+        store
+            .load(&identity)
+            .await
+            .unwrap()
+            .expect("the stored session is still there")
+            .token()
+            .expose_secret()
+            .to_owned()
+    };
+
+    emulator.inject(Endpoint::Authorize, Failure::Status(503));
+    cache.mark_stale();
+    assert!(cache.get().await.unwrap().same_token(&first));
+    cache.settle().await;
+    assert_eq!(emulator.authorizations(), 2);
+    assert_eq!(stored_token().await, first.token().expose_secret());
+
+    for (failure, transient) in [
+        (Failure::Status(500), true),
+        (Failure::Html, true),
+        (Failure::Slow(Duration::from_secs(5)), true),
+        (Failure::Garbage, false),
+        (Failure::Huge, false),
+        (Failure::ServiceCodeClosed, false),
+        (Failure::Reject(Rejection::unauthorized()), false),
+    ] {
+        emulator.inject(Endpoint::Authorize, failure.clone());
+        cache.invalidate(first.generation());
+        let error = cache.get().await.unwrap_err();
+        check(&error, transient, &format!("{failure:?}"));
+        assert_eq!(
+            stored_token().await,
+            first.token().expose_secret(),
+            "{failure:?} replaced the stored session"
+        );
+    }
+
+    // The stored session is intact: a new process takes it and the bank accepts it.
+    let next = CredentialCache::builder(Arc::new(AllianceSource::new(config_at(
+        &emulator.base_url(),
+    ))))
+    .store(store.clone())
+    .build();
+    let client = AuthClient::new(next).unwrap();
+    let response = client.get(emulator.url(OPERATIONS)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(client.cache().store_hits(), 1);
+    assert_eq!(client.cache().acquisitions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_faults_through_the_client_are_typed_and_keep_the_session() {
+    let emulator = Emulator::start().await;
+    let cache = CredentialCache::new(AllianceSource::new(config_at(&emulator.base_url())));
+    let client =
+        AuthClient::with_http_client(cache, short_timeout().build_client("alliance").unwrap());
+    let first = client.cache().get().await.unwrap();
+    let url = emulator.url(OPERATIONS);
+
+    for status in [500, 503] {
+        emulator.inject(Endpoint::Api, Failure::Status(status));
+        assert_eq!(client.get(&url).await.unwrap().status(), status);
+    }
+    // The client reads API bodies to find rejections under 200: a 2 MiB one is refused.
+    emulator.inject(Endpoint::Api, Failure::Huge);
+    let error = client.get(&url).await.unwrap_err();
+    assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+    check(&error, false, "2 MiB API answer");
+    emulator.inject(Endpoint::Api, Failure::Slow(Duration::from_secs(5)));
+    let error = client.get(&url).await.unwrap_err();
+    assert!(matches!(error, AuthError::Transport { .. }), "{error:?}");
+    check(&error, true, "API timeout");
+
+    for (case, misbehaviour) in transport_faults() {
+        let server = HostileServer::start(misbehaviour);
+        let error = client
+            .get(format!("{}/{OPERATIONS}", server.url()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, AuthError::Transport { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+    }
+    for declare_length in [true, false] {
+        let server = HostileServer::start(Misbehaviour::Endless {
+            limit: 64 * 1024 * 1024,
+            declare_length,
+        });
+        let error = client.get(server.url()).await.unwrap_err();
+        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+        assert!(server.wait_until_quiet(Duration::from_secs(10)));
+        assert!(
+            server.bytes_sent() < 16 * 1024 * 1024,
+            "{}",
+            server.bytes_sent()
+        );
+    }
+    assert_eq!(
+        client.cache().fresh().unwrap().generation(),
+        first.generation()
+    );
+    assert_eq!(
+        emulator.authorizations(),
+        1,
+        "none of it cost a new session"
+    );
+    assert_eq!(client.get(&url).await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_headers_never_follow_a_redirect_to_another_origin() {
+    let emulator = Emulator::start().await;
+    let other = MockServer::start().await;
+    Mock::given(path("/landing"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
+        .mount(&other)
+        .await;
+    let client = AuthClient::new(CredentialCache::new(AllianceSource::new(config_at(
+        &emulator.base_url(),
+    ))))
+    .unwrap();
+    let statuses = [301, 302, 303, 307, 308];
+    for status in statuses {
+        let home = MockServer::start().await;
+        Mock::given(path("/go"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .insert_header("location", format!("{}/landing", other.uri())),
+            )
+            .mount(&home)
+            .await;
+        let request = client
+            .request(http::Method::POST, format!("{}/go", home.uri()))
+            .body("payload")
+            .build()
+            .unwrap();
+        let response = client.send(request).await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
+        let at_home = &home.received_requests().await.unwrap()[0];
+        assert!(
+            at_home.headers.get("x-device_id").is_some()
+                && at_home.headers.get("x-refresh_token").is_some(),
+            "the first origin got the session, so a leak would be seen"
+        );
+    }
+    let received = other.received_requests().await.unwrap();
+    assert_eq!(received.len(), statuses.len());
+    for request in &received {
+        for name in CREDENTIAL_HEADERS {
+            assert!(
+                request.headers.get(name).is_none(),
+                "`{name}` reached the other origin"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_follows_no_redirect() {
+    let other = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"jwe":"a.b.c.d.e"}"#))
+        .mount(&other)
+        .await;
+    for status in [301, 302, 303, 307, 308] {
+        let home = MockServer::start().await;
+        Mock::given(path("/api-gateway/authorize_virtual_device"))
+            .respond_with(ResponseTemplate::new(status).insert_header(
+                "location",
+                format!("{}/api-gateway/authorize_virtual_device", other.uri()),
+            ))
+            .mount(&home)
+            .await;
+        let error = AllianceSource::new(config_at(&home.uri()))
+            .authorize()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+        assert!(error.to_string().contains("redirect"), "{error}");
+        check(&error, false, &format!("redirect {status}"));
+        assert_eq!(home.received_requests().await.unwrap().len(), 1);
+    }
+    assert!(
+        other.received_requests().await.unwrap().is_empty(),
+        "the redirect target was contacted"
+    );
+}
