@@ -33,7 +33,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
     report.record(
         P,
         "first authentication",
-        outcome,
+        counted(outcome, emulator.authentications() - before, 1),
         emulator.authentications() - before,
         t.elapsed(),
     );
@@ -50,7 +50,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
     report.record(
         P,
         "cached reuse (1000 lookups)",
-        outcome,
+        counted(outcome, emulator.authentications() - before, 0),
         emulator.authentications() - before,
         t.elapsed(),
     );
@@ -61,7 +61,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
     report.record(
         P,
         "GET /V1/Boxes/GetBoxesInfo",
-        outcome,
+        counted(outcome, emulator.authentications() - before, 0),
         emulator.authentications() - before,
         t.elapsed(),
     );
@@ -83,7 +83,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
     report.record(
         P,
         "forced expiry: background refresh",
-        outcome,
+        counted(outcome, emulator.authentications() - before, 1),
         emulator.authentications() - before,
         t.elapsed(),
     );
@@ -97,7 +97,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
     report.record(
         P,
         "rejection (401) and re-authentication",
-        outcome,
+        counted(outcome, emulator.authentications() - before, 1),
         emulator.authentications() - before,
         t.elapsed(),
     );
@@ -121,11 +121,19 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
     report.record(
         P,
         "OpenID Connect client credentials",
-        outcome,
+        counted(outcome, emulator.token_requests() - before, 1),
         emulator.token_requests() - before,
         t.elapsed(),
     );
     Ok(())
+}
+
+/// The step's outcome, failed when the emulator saw another number of auth requests than `want`.
+fn counted(outcome: Result<String, String>, got: usize, want: usize) -> Result<String, String> {
+    match outcome {
+        Ok(_) if got != want => Err(format!("{got} auth requests, expected {want}")),
+        other => other,
+    }
 }
 
 async fn fetch(client: &AuthClient, url: &str) -> Result<String, String> {
