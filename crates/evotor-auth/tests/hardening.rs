@@ -1,0 +1,249 @@
+//! Hardening (issue 8) for Evotor's client side, over real HTTP on loopback. Evotor has no token
+//! endpoint (the Cloud pushes its tokens through the `user/token` webhook), so the faults are the
+//! API's and the token store's: error statuses come back as answers and keep the credential;
+//! timeouts, resets, slow and truncated bodies are transient transport errors; an answer over
+//! the limit is refused without being read whole; a damaged or newer token file is a transient
+//! store error that leaves the file as it was and never quotes it; `X-Authorization` and
+//! `Authorization` never reach another origin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::http::{HttpSettings, MAX_BODY, read_body_limited};
+use auth_core::testkit::{HostileServer, Misbehaviour};
+use auth_core::{AuthClient, AuthError, CredentialCache, SecretString};
+use evotor_auth::testkit::{Failure, FakeCloud, ServiceAuth};
+use evotor_auth::webhook::{CLOUD_TOKENS_FILE, FileWebhookStore};
+use evotor_auth::{CloudTokenStore, EvotorConfig, EvotorSource, UserId};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Every header any provider authenticates with; none may reach another origin.
+const CREDENTIAL_HEADERS: [&str; 7] = [
+    "authorization",
+    "public-token",
+    "x-api-key",
+    "x-authorization",
+    "x-refresh_token",
+    "x-device_id",
+    "cookie",
+];
+
+const CLOUD_TOKEN: &str = "f46b89a5-8e80-4591-b0aa-94551790444b";
+
+fn short_timeout() -> HttpSettings {
+    let mut http = HttpSettings::default();
+    http.timeout = Duration::from_millis(400);
+    http
+}
+
+fn client_at(base_url: &str) -> AuthClient {
+    let config = EvotorConfig::builder().base_url(base_url).build().unwrap();
+    let source = EvotorSource::with_token(config, SecretString::from(CLOUD_TOKEN));
+    AuthClient::with_http_client(
+        CredentialCache::new(source),
+        short_timeout().build_client("evotor").unwrap(),
+    )
+}
+
+/// The error is of the expected transience and shows no secret.
+fn check(error: &AuthError, transient: bool, case: &str) {
+    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains(CLOUD_TOKEN), "{case}: token in {shown}");
+}
+
+fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
+    vec![
+        ("connection reset", Misbehaviour::Reset),
+        (
+            "slow body",
+            Misbehaviour::SlowBody {
+                length: 64,
+                every: Duration::from_millis(150),
+            },
+        ),
+        (
+            "truncated body",
+            Misbehaviour::Truncated {
+                length: 100,
+                sent: 10,
+            },
+        ),
+    ]
+}
+
+async fn fake_cloud() -> FakeCloud {
+    // No webhook is sent in these tests: the receiver address is never used.
+    FakeCloud::start(
+        "http://127.0.0.1:9",
+        ServiceAuth::Token(SecretString::from("9f0c6f0e-2a53-4a43-bd06-7b0c3c1f4d11")),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
+    let cloud = fake_cloud().await;
+    let client = client_at(&cloud.url());
+    let first = client.cache().get().await.unwrap();
+    let v1 = format!("{}api/v1/inventories/stores/search", cloud.url());
+    let v2 = format!("{}stores", cloud.url());
+
+    // Error statuses and garbage that are not rejections go back to the caller as they are.
+    for url in [&v1, &v2] {
+        for status in [500, 503] {
+            cloud.fail_next(Failure::Status(status));
+            assert_eq!(client.get(url).await.unwrap().status(), status);
+        }
+        cloud.fail_next(Failure::Garbage);
+        assert_eq!(client.get(url).await.unwrap().status(), 200);
+        cloud.fail_next(Failure::Slow(Duration::from_secs(5)));
+        let error = client.get(url).await.unwrap_err();
+        assert!(matches!(error, AuthError::Transport { .. }), "{error:?}");
+        assert!(error.to_string().contains("timed out"), "{error}");
+        check(&error, true, "API timeout");
+    }
+
+    for (case, misbehaviour) in transport_faults() {
+        let server = HostileServer::start(misbehaviour);
+        let error = match client
+            .get(format!("{}/api/v1/inventories/stores/search", server.url()))
+            .await
+        {
+            Err(error) => error,
+            Ok(response) => read_body_limited("evotor", response, 1024)
+                .await
+                .unwrap_err(),
+        };
+        assert!(
+            matches!(error, AuthError::Transport { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+    }
+
+    // API bodies stream to the caller; read the careful way, a flood is refused early.
+    for declare_length in [true, false] {
+        let server = HostileServer::start(Misbehaviour::Endless {
+            limit: 64 * 1024 * 1024,
+            declare_length,
+        });
+        let response = client
+            .get(format!("{}/stores", server.url()))
+            .await
+            .unwrap();
+        let error = read_body_limited("evotor", response, MAX_BODY)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
+        check(&error, false, "oversized");
+        assert!(server.wait_until_quiet(Duration::from_secs(10)));
+        assert!(
+            server.bytes_sent() < 16 * 1024 * 1024,
+            "declared length {declare_length}: {} bytes went out before the client hung up",
+            server.bytes_sent()
+        );
+    }
+
+    let now = client.cache().fresh().expect("never invalidated");
+    assert_eq!(now.generation(), first.generation());
+    assert_eq!(cloud.api_rejections(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_or_newer_token_file_is_a_store_error_that_leaves_the_file_alone() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileWebhookStore::open(folder.path()).unwrap());
+    let user = UserId::parse("01-000000000000007").unwrap();
+    store
+        .save_cloud_token(&user, SecretString::from(CLOUD_TOKEN))
+        .await
+        .unwrap();
+    let file = folder.path().join(CLOUD_TOKENS_FILE);
+    let good = std::fs::read(&file).unwrap();
+    let text = String::from_utf8(good.clone()).unwrap();
+    let mut newer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(newer["format"], 1, "{text}");
+    newer["format"] = 99.into();
+    let config = EvotorConfig::builder()
+        .base_url("http://127.0.0.1:9/")
+        .user_id(user.as_str())
+        .build()
+        .unwrap();
+
+    for (case, damaged) in [
+        ("truncated", good[..good.len() - 10].to_vec()),
+        ("garbage", b"\x00\xffnot json".to_vec()),
+        ("wrong types", br#"{"format":1,"tokens":[1,2,3]}"#.to_vec()),
+        ("newer format", newer.to_string().into_bytes()),
+    ] {
+        std::fs::write(&file, &damaged).unwrap();
+        let cache = CredentialCache::new(EvotorSource::new(config.clone(), store.clone()).unwrap());
+        let error = cache.get().await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::Store { .. }),
+            "{case}: {error:?}"
+        );
+        check(&error, true, case);
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            damaged,
+            "{case}: the file was rewritten"
+        );
+    }
+
+    // Put back, the token is there again.
+    std::fs::write(&file, &good).unwrap();
+    let cache = CredentialCache::new(EvotorSource::new(config, store.clone()).unwrap());
+    assert!(cache.get().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cloud_token_never_follows_a_redirect_to_another_origin() {
+    let other = MockServer::start().await;
+    Mock::given(path("/landing"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
+        .mount(&other)
+        .await;
+    let statuses = [301, 302, 303, 307, 308];
+    let mut sent = 0;
+    for status in statuses {
+        let home = MockServer::start().await;
+        // A v1 path (X-Authorization) and a v2 path (Authorization: Bearer).
+        for (from, header) in [("/api/v1/go", "x-authorization"), ("/go", "authorization")] {
+            Mock::given(path(from))
+                .respond_with(
+                    ResponseTemplate::new(status)
+                        .insert_header("location", format!("{}/landing", other.uri())),
+                )
+                .mount(&home)
+                .await;
+            let client = client_at(&format!("{}/", home.uri()));
+            let request = client
+                .request(http::Method::POST, format!("{}{from}", home.uri()))
+                .body("payload")
+                .build()
+                .unwrap();
+            let response = client.send(request).await.unwrap();
+            assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
+            sent += 1;
+            let at_home = home.received_requests().await.unwrap();
+            assert!(
+                at_home.last().unwrap().headers.get(header).is_some(),
+                "the first origin got `{header}`, so a leak would be seen"
+            );
+        }
+    }
+    let received = other.received_requests().await.unwrap();
+    assert_eq!(received.len(), sent);
+    for request in &received {
+        for name in CREDENTIAL_HEADERS {
+            assert!(
+                request.headers.get(name).is_none(),
+                "`{name}` reached the other origin"
+            );
+        }
+    }
+}
