@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let strict = parse_expiry(text, false);
     let lenient = parse_expiry(text, true);
     if let Some(at) = strict {
-        assert_eq!(lenient, Some(at), "assume_utc changed a date that has an offset");
+        assert_eq!(
+            lenient,
+            Some(at),
+            "assume_utc changed a date that has an offset"
+        );
     }
     if let Some(at) = lenient {
         let _ = at.unix_timestamp();
@@ -40,6 +44,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = format!("{session:?}");
         assert!(session.expires_at() > issued_at);
         assert!(session.expires_at() <= issued_at + SESSION_LIFETIME);
-        session.to_credential("V1").expect("a session is a credential");
+        session
+            .to_credential("V1")
+            .expect("a session is a credential");
     }
 });

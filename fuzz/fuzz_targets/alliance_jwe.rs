@@ -18,9 +18,8 @@ const KEY: &str = include_str!("../../crates/alliance-auth/tests/fixtures/jwcryp
 static MERCHANT: LazyLock<MerchantKey> =
     LazyLock::new(|| MerchantKey::from_jwk(KEY).expect("the fixture key is valid"));
 
-static VALID: LazyLock<String> = LazyLock::new(|| {
-    encrypt(MERCHANT.public_key(), br#"{"refreshToken":"r"}"#).expect("encrypts")
-});
+static VALID: LazyLock<String> =
+    LazyLock::new(|| encrypt(MERCHANT.public_key(), br#"{"refreshToken":"r"}"#).expect("encrypts"));
 
 fuzz_target!(|data: &[u8]| {
     let Some((&form, rest)) = data.split_first() else {

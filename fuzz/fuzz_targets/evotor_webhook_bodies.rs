@@ -5,8 +5,8 @@
 use std::fmt::Debug;
 
 use evotor_auth::webhook::{
-    Device, Document, Employee, InstallationEvent, Product, ReceiptEvent, Store,
-    SubscriptionEvent, UserCreate, UserToken, UserVerify, parse_body,
+    Device, Document, Employee, InstallationEvent, Product, ReceiptEvent, Store, SubscriptionEvent,
+    UserCreate, UserToken, UserVerify, parse_body,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
