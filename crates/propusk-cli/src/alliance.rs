@@ -72,7 +72,7 @@ pub async fn run(args: AllianceArgs) -> Result<(), CliError> {
                 Arc::new(AllianceSource::new(config)),
                 RefreshPolicy::default(),
             )?;
-            let http = HttpSettings::default().build_client(alliance_auth::PROVIDER)?;
+            let http = HttpSettings::default();
             run_common(action, cache, http).await
         }
     }

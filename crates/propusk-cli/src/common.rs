@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use auth_core::http::HttpSettings;
 use auth_core::store::{CredentialStore, FileStore, RedisStore};
 use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, RefreshPolicy};
 use clap::{Args, Subcommand};
@@ -193,12 +194,12 @@ pub fn display_name(name: &http::HeaderName) -> &str {
     }
 }
 
-/// Runs `token`, `header` or `get` with `cache`, sending `get` through `http` (which must not
-/// follow redirects itself).
+/// Runs `token`, `header` or `get` with `cache`; `get` goes through a client built from `http`
+/// (only then: a warm-cache `token` run never pays for TLS set-up).
 pub async fn run_common(
     action: &CommonAction,
     cache: CredentialCache,
-    http: reqwest::Client,
+    http: HttpSettings,
 ) -> Result<(), CliError> {
     match action {
         CommonAction::Token => {
@@ -218,6 +219,7 @@ pub async fn run_common(
             let url = reqwest::Url::parse(url).map_err(|error| {
                 CliError::usage(format!("the URL `{url}` is not valid: {error}"))
             })?;
+            let http = http.build_client(cache.source().identity().provider())?;
             let client = AuthClient::with_http_client(cache, http);
             let mut response = client.get(url).await?;
             let status = response.status();

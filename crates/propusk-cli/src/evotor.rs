@@ -65,7 +65,7 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
     let cache = CredentialCache::builder(Arc::new(EvotorSource::with_token(config, token)))
         .policy(RefreshPolicy::default())
         .build();
-    let http = HttpSettings::default().build_client(evotor_auth::PROVIDER)?;
+    let http = HttpSettings::default();
     run_common(&common, cache, http).await
 }
 

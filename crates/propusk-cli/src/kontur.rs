@@ -42,6 +42,6 @@ pub async fn run(args: KonturArgs) -> Result<(), CliError> {
         Arc::new(KonturSource::new(config)),
         RefreshPolicy::default(),
     )?;
-    let http = HttpSettings::default().build_client(kontur_auth::PROVIDER)?;
+    let http = HttpSettings::default();
     run_common(&args.action, cache, http).await
 }

@@ -59,11 +59,16 @@ fn main() -> ExitCode {
         }
     };
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // One thread is plenty for a token lookup and starts fastest (the warm-cache `token` run is
+    // benchmarked in docs/benchmarks.md); the demo and the webhook server get a worker pool.
+    let mut builder = if matches!(cli.command, Command::Demo | Command::Evotor(_)) {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("propusk: could not start the async runtime: {error}");

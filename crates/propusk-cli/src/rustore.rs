@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use auth_core::RefreshPolicy;
 use clap::Args;
-use rustore_auth::{DEFAULT_BASE_URL, PROVIDER, RustoreConfig, RustoreSource};
+use rustore_auth::{DEFAULT_BASE_URL, RustoreConfig, RustoreSource};
 
 use crate::common::{CacheArgs, CliError, CommonAction, required, run_common, secret_from_env};
 
@@ -65,7 +65,7 @@ pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
         builder = builder.add_root_certificate_pem(&pem);
     }
     let config = builder.build()?;
-    let http = config.http_settings().build_client(PROVIDER)?;
+    let http = config.http_settings().clone();
     let cache = args.cache.cache(
         Arc::new(RustoreSource::new(config)),
         RefreshPolicy::default(),

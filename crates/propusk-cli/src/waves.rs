@@ -49,7 +49,7 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
         WavesAction::ApiKeyHash => return print_api_key_hash(),
         WavesAction::Common(action) => action,
     };
-    let http = HttpSettings::default().build_client(waves_auth::PROVIDER)?;
+    let http = HttpSettings::default();
     let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
         // Nothing to cache: the key is the credential, and writing it to disk adds only risk.
         let config = WavesConfig::api_key(key)?;
