@@ -183,6 +183,10 @@ fn impatient() -> RefreshPolicy {
     }
 }
 
+/// One run of the binary: what it is, its arguments, its environment, its exit code (-1: any
+/// failure).
+type Run<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>, i32);
+
 fn propusk(cache: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
     command
@@ -549,7 +553,7 @@ async fn waves(shown: &mut Exhibits, folder: &Path) {
     let cache_dir = folder.join("cli-waves");
     let base_url = emulator.base_url();
     let node_url = emulator.node_url();
-    let runs: [(&str, Vec<&str>, Vec<(&str, &str)>, i32); 4] = [
+    let runs: [Run; 4] = [
         (
             "waves token",
             vec!["waves", "token"],
@@ -697,7 +701,7 @@ async fn evotor(shown: &mut Exhibits, folder: &Path) {
     let cache_dir = folder.join("cli-evotor");
     let base_url = cloud.url();
     let with_newline = format!("{EVOTOR_CLOUD_TOKEN}\nX-Other: 1");
-    let runs: [(&str, Vec<&str>, Vec<(&str, &str)>, i32); 3] = [
+    let runs: [Run; 3] = [
         (
             "evotor get, refused Cloud token",
             vec!["evotor", "get", &url],
