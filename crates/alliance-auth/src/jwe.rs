@@ -12,6 +12,9 @@ use serde_json::Value;
 
 use crate::key::{CONTENT_ENC, KEY_ALG, MerchantKey, PublicKey};
 
+/// The length of the encrypted key: a 32-byte A256GCM key wrapped with A256KW (RFC 3394).
+const WRAPPED_KEY_BYTES: usize = 40;
+
 /// A JWE could not be made, read or decrypted. Messages never contain plaintext or key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JweError {
@@ -54,7 +57,7 @@ pub fn encrypt(key: &PublicKey, plaintext: &[u8]) -> Result<String, JweError> {
 }
 
 /// Checks the protected header of a compact JWE: five parts, `alg` ECDH-ES+A256KW, `enc`
-/// A256GCM, no `zip`, no `crit`. Any other algorithm is refused here, before decryption.
+/// A256GCM, no `zip`, no `crit`, an encrypted key of 40 bytes. Any other algorithm is refused here, before decryption.
 pub fn check_header(compact: &str) -> Result<(), JweError> {
     let parts: Vec<&str> = compact.split('.').collect();
     if parts.len() != 5 {
@@ -96,6 +99,17 @@ pub fn check_header(compact: &str) -> Result<(), JweError> {
         return Err(JweError::new(
             "the JWE has no encrypted key, which ECDH-ES+A256KW requires",
         ));
+    }
+    // An A256GCM key wrapped with A256KW is always 40 bytes. Checked here because josekit
+    // panics (subtract with overflow) on an encrypted key shorter than 8 bytes.
+    let wrapped = URL_SAFE_NO_PAD
+        .decode(parts[1].trim_end_matches('='))
+        .map_err(|_| JweError::new("the JWE encrypted key is not base64url"))?;
+    if wrapped.len() != WRAPPED_KEY_BYTES {
+        return Err(JweError::new(format!(
+            "the JWE encrypted key is {} bytes; an {CONTENT_ENC} key wrapped with A256KW is {WRAPPED_KEY_BYTES}",
+            wrapped.len()
+        )));
     }
     Ok(())
 }
@@ -259,6 +273,30 @@ mod tests {
         );
         let error = decrypt_answer(&key, b"<html>oops</html>").unwrap_err();
         assert!(error.message().contains("<html>oops</html>"), "{error}");
+    }
+
+    /// Found by the `alliance_jwe` fuzz target: josekit computed `len - 8` on the encrypted key
+    /// and panicked when it was shorter than 8 bytes.
+    #[test]
+    fn an_encrypted_key_of_the_wrong_length_is_refused_without_panic() {
+        let key = key();
+        let jwe = encrypt(key.public_key(), b"x").unwrap();
+        let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+        for length in [1, 7, 8, 24, 39, 41] {
+            parts[1] = URL_SAFE_NO_PAD.encode(vec![0x34; length]);
+            let error = decrypt(&key, &parts.join(".")).unwrap_err();
+            assert!(
+                error.message().contains(&format!("is {length} bytes")),
+                "{error}"
+            );
+        }
+        parts[1] = "!!".to_owned();
+        assert!(
+            decrypt(&key, &parts.join("."))
+                .unwrap_err()
+                .message()
+                .contains("encrypted key is not base64url")
+        );
     }
 
     #[test]
