@@ -184,44 +184,9 @@ impl AllianceConfigBuilder {
     }
 }
 
-/// Parses a base URL: https (http only to loopback), with a host, no query or fragment; a
-/// trailing slash is implied.
+/// Parses a base URL with the shared rule: https, plain http only to loopback.
 pub(crate) fn parse_base_url(text: &str) -> Result<Url, AuthError> {
-    let mut url = Url::parse(text).map_err(|error| {
-        AuthError::config(
-            PROVIDER,
-            format!("the base URL `{text}` is not a valid URL ({error}); the default is {PRODUCTION_URL}"),
-        )
-    })?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if url.host().is_none() || !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
-        return Err(AuthError::config(
-            PROVIDER,
-            format!(
-                "the base URL `{text}` must be an https URL with a host (plain http only to a loopback address)"
-            ),
-        ));
-    }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(AuthError::config(
-            PROVIDER,
-            "the base URL must not carry a query, a fragment or user information",
-        ));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
+    auth_core::http::parse_base_url(PROVIDER, text, auth_core::http::PlainHttp::LoopbackOnly)
 }
 
 #[cfg(test)]

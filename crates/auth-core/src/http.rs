@@ -148,3 +148,106 @@ pub async fn read_body_limited(
     }
     Ok(body.freeze())
 }
+
+/// Whether a provider's base URL may use plain `http://`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainHttp {
+    /// Only to a loopback address (an emulator, a local tunnel); everything else needs https.
+    LoopbackOnly,
+    /// To any host (self-hosted services on private networks, such as Waves nodes).
+    Allowed,
+}
+
+/// Parses a provider's base URL: https with a host (plain http as `plain_http` allows), no user
+/// information, query or fragment; a trailing slash is implied, so paths join under it. Errors
+/// name the URL (base URLs carry no secrets once user information is refused) and the rule.
+pub fn parse_base_url(
+    provider: &'static str,
+    text: &str,
+    plain_http: PlainHttp,
+) -> Result<url::Url, AuthError> {
+    let mut url = url::Url::parse(text.trim()).map_err(|error| {
+        AuthError::config(
+            provider,
+            format!(
+                "the base URL is not a valid URL ({error}); expected e.g. https://host.example"
+            ),
+        )
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" => loopback || plain_http == PlainHttp::Allowed,
+        _ => false,
+    };
+    if url.host().is_none() || !scheme_ok {
+        let rule = match plain_http {
+            PlainHttp::LoopbackOnly => {
+                "an https URL with a host (plain http only to a loopback address)"
+            }
+            PlainHttp::Allowed => "an http(s) URL with a host",
+        };
+        return Err(AuthError::config(
+            provider,
+            format!("the base URL `{url}` must be {rule}"),
+        ));
+    }
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(AuthError::config(
+            provider,
+            "the base URL must not carry a query, a fragment or user information",
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_end_in_a_slash() {
+        let parse = |u: &str, p| parse_base_url("test", u, p).map(|u| u.to_string());
+        use PlainHttp::*;
+        assert_eq!(
+            parse("https://h.example/prefix", LoopbackOnly).unwrap(),
+            "https://h.example/prefix/"
+        );
+        assert_eq!(
+            parse("http://127.0.0.1:8080", LoopbackOnly).unwrap(),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            parse("http://localhost", LoopbackOnly).unwrap(),
+            "http://localhost/"
+        );
+        assert!(parse("http://api.example", LoopbackOnly).is_err());
+        assert_eq!(
+            parse("http://node.internal:6862", Allowed).unwrap(),
+            "http://node.internal:6862/"
+        );
+        for bad in [
+            "ftp://h.example",
+            "not a url",
+            "https://h.example/?a=b",
+            "https://h.example/#x",
+            "https://user:pw@h.example",
+        ] {
+            let error = parse(bad, Allowed).unwrap_err().to_string();
+            assert!(!error.contains("pw@"), "{error}");
+        }
+    }
+}

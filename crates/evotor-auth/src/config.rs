@@ -176,25 +176,9 @@ impl EvotorConfigBuilder {
     }
 }
 
-/// Parses a base URL: http or https, with a host; a trailing slash is implied.
+/// Parses a base URL with the shared rule: https, plain http only to loopback.
 pub(crate) fn parse_base_url(text: &str) -> Result<Url, AuthError> {
-    let mut url = Url::parse(text).map_err(|error| {
-        AuthError::config(
-            PROVIDER,
-            format!("the base URL `{text}` is not a valid URL: {error}"),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(AuthError::config(
-            PROVIDER,
-            format!("the base URL `{text}` must be an http(s) URL with a host"),
-        ));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
+    auth_core::http::parse_base_url(PROVIDER, text, auth_core::http::PlainHttp::LoopbackOnly)
 }
 
 /// Which credential may guard the subscription and installation events.
