@@ -14,37 +14,19 @@ use alliance_auth::testkit::{
     DEMO_SERVICE_CODE, Emulator, Endpoint, Failure, Rejection, demo_auth_key,
 };
 use alliance_auth::{AllianceConfig, AllianceSource};
-use auth_core::http::HttpSettings;
-use auth_core::store::{CredentialStore, FileStore};
+use auth_core::store::FileStore;
+use auth_core::testkit::faults::{
+    SERVER_TOKEN, assert_classified, assert_credentials_stay_home, assert_oversized_refused,
+    assert_token_endpoints_follow_no_redirect, impatient, short_timeout, stored_token,
+    transport_faults,
+};
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
     AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
 };
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Every header any provider authenticates with; none may reach another origin.
-const CREDENTIAL_HEADERS: [&str; 7] = [
-    "authorization",
-    "public-token",
-    "x-api-key",
-    "x-authorization",
-    "x-refresh_token",
-    "x-device_id",
-    "cookie",
-];
 
 const OPERATIONS: &str = "ecom/execute_request/hpp/v1/operations";
-
-/// A refresh token a hostile answer carries; it must never show up in an error.
-const SERVER_TOKEN: &str = "SERVER-TOKEN-7f3a";
-
-fn short_timeout() -> HttpSettings {
-    let mut http = HttpSettings::default();
-    http.timeout = Duration::from_millis(400);
-    http
-}
 
 fn config_at(base_url: &str) -> AllianceConfig {
     AllianceConfig::builder()
@@ -56,43 +38,25 @@ fn config_at(base_url: &str) -> AllianceConfig {
         .unwrap()
 }
 
-fn impatient() -> RefreshPolicy {
-    RefreshPolicy {
-        min_retry_interval: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(1),
-        ..RefreshPolicy::default()
-    }
+/// The private scalar of the demo authorization key: no error may show it.
+fn private_scalar() -> String {
+    let key: serde_json::Value =
+        serde_json::from_str(alliance_auth::testkit::DEMO_AUTH_KEY).unwrap();
+    key["d"].as_str().unwrap().to_owned()
 }
 
 /// The error is of the expected transience and shows no secret.
 fn check(error: &AuthError, transient: bool, case: &str) {
-    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
-    let shown = format!("{error} {error:?}");
-    let key: serde_json::Value =
-        serde_json::from_str(alliance_auth::testkit::DEMO_AUTH_KEY).unwrap();
-    let d = key["d"].as_str().unwrap();
-    for secret in [SERVER_TOKEN, d] {
-        assert!(!shown.contains(secret), "{case}: secret in {shown}");
-    }
+    assert_classified(error, transient, case, &[&private_scalar()]);
 }
 
-fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
+/// The token request to a server at `url`, which must fail.
+async fn authorize_errors(url: String) -> Vec<AuthError> {
     vec![
-        ("connection reset", Misbehaviour::Reset),
-        (
-            "slow body",
-            Misbehaviour::SlowBody {
-                length: 64,
-                every: Duration::from_millis(150),
-            },
-        ),
-        (
-            "truncated body",
-            Misbehaviour::Truncated {
-                length: 100,
-                sent: 10,
-            },
-        ),
+        AllianceSource::new(config_at(&url))
+            .authorize()
+            .await
+            .unwrap_err(),
     ]
 }
 
@@ -200,25 +164,7 @@ async fn decrypted_sessions_with_missing_or_wrong_typed_fields_are_refused_witho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_answers_are_refused_without_being_read_whole() {
-    for declare_length in [true, false] {
-        let server = HostileServer::start(Misbehaviour::Endless {
-            limit: 64 * 1024 * 1024,
-            declare_length,
-        });
-        let error = AllianceSource::new(config_at(&server.url()))
-            .authorize()
-            .await
-            .unwrap_err();
-        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
-        assert!(error.to_string().contains("limit"), "{error}");
-        check(&error, false, "oversized");
-        assert!(server.wait_until_quiet(Duration::from_secs(10)));
-        assert!(
-            server.bytes_sent() < 16 * 1024 * 1024,
-            "declared length {declare_length}: {} bytes went out before the client hung up",
-            server.bytes_sent()
-        );
-    }
+    assert_oversized_refused(authorize_errors, &[&private_scalar()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,27 +175,20 @@ async fn a_failed_reauthorization_never_replaces_the_stored_session() {
     let source = Arc::new(AllianceSource::new(config_at(&emulator.base_url())));
     let identity = source.identity().clone();
     let cache = CredentialCache::builder(source)
-        .policy(impatient())
+        .policy(impatient(RefreshPolicy::default()))
         .store(store.clone())
         .build();
     let first = cache.get().await.unwrap();
-    let stored_token = || async {
-        store
-            .load(&identity)
-            .await
-            .unwrap()
-            .expect("the stored session is still there")
-            .token()
-            .expose_secret()
-            .to_owned()
-    };
 
     emulator.inject(Endpoint::Authorize, Failure::Status(503));
     cache.mark_stale();
     assert!(cache.get().await.unwrap().same_token(&first));
     cache.settle().await;
     assert_eq!(emulator.authorizations(), 2);
-    assert_eq!(stored_token().await, first.token().expose_secret());
+    assert_eq!(
+        stored_token(&*store, &identity).await,
+        first.token().expose_secret()
+    );
 
     for (failure, transient) in [
         (Failure::Status(500), true),
@@ -265,7 +204,7 @@ async fn a_failed_reauthorization_never_replaces_the_stored_session() {
         let error = cache.get().await.unwrap_err();
         check(&error, transient, &format!("{failure:?}"));
         assert_eq!(
-            stored_token().await,
+            stored_token(&*store, &identity).await,
             first.token().expose_secret(),
             "{failure:?} replaced the stored session"
         );
@@ -348,78 +287,24 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_headers_never_follow_a_redirect_to_another_origin() {
     let emulator = Emulator::start().await;
-    let other = MockServer::start().await;
-    Mock::given(path("/landing"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
-        .mount(&other)
-        .await;
     let client = AuthClient::new(CredentialCache::new(AllianceSource::new(config_at(
         &emulator.base_url(),
     ))))
     .unwrap();
-    let statuses = [301, 302, 303, 307, 308];
-    for status in statuses {
-        let home = MockServer::start().await;
-        Mock::given(path("/go"))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .insert_header("location", format!("{}/landing", other.uri())),
-            )
-            .mount(&home)
-            .await;
-        let request = client
-            .request(http::Method::POST, format!("{}/go", home.uri()))
-            .body("payload")
-            .build()
-            .unwrap();
-        let response = client.send(request).await.unwrap();
-        assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
-        let at_home = &home.received_requests().await.unwrap()[0];
-        assert!(
-            at_home.headers.get("x-device_id").is_some()
-                && at_home.headers.get("x-refresh_token").is_some(),
-            "the first origin got the session, so a leak would be seen"
-        );
-    }
-    let received = other.received_requests().await.unwrap();
-    assert_eq!(received.len(), statuses.len());
-    for request in &received {
-        for name in CREDENTIAL_HEADERS {
-            assert!(
-                request.headers.get(name).is_none(),
-                "`{name}` reached the other origin"
-            );
-        }
+    for header in ["x-device_id", "x-refresh_token"] {
+        assert_credentials_stay_home(header, |home| {
+            let request = client
+                .request(http::Method::POST, format!("{home}/go"))
+                .body("payload")
+                .build()
+                .unwrap();
+            client.send(request)
+        })
+        .await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorize_follows_no_redirect() {
-    let other = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"jwe":"a.b.c.d.e"}"#))
-        .mount(&other)
-        .await;
-    for status in [301, 302, 303, 307, 308] {
-        let home = MockServer::start().await;
-        Mock::given(path("/api-gateway/authorize_virtual_device"))
-            .respond_with(ResponseTemplate::new(status).insert_header(
-                "location",
-                format!("{}/api-gateway/authorize_virtual_device", other.uri()),
-            ))
-            .mount(&home)
-            .await;
-        let error = AllianceSource::new(config_at(&home.uri()))
-            .authorize()
-            .await
-            .unwrap_err();
-        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
-        assert!(error.to_string().contains("redirect"), "{error}");
-        check(&error, false, &format!("redirect {status}"));
-        assert_eq!(home.received_requests().await.unwrap().len(), 1);
-    }
-    assert!(
-        other.received_requests().await.unwrap().is_empty(),
-        "the redirect target was contacted"
-    );
+    assert_token_endpoints_follow_no_redirect(authorize_errors, &[&private_scalar()]).await;
 }

@@ -1,7 +1,9 @@
 //! Helpers for fleet tests (feature `testkit`): a throw-away `redis-server`, and this test binary
 //! started again as a worker process. For fault-injection tests: [`HostileServer`], which resets
-//! connections, trickles, truncates or floods its answers.
+//! connections, trickles, truncates, floods or redirects its answers, and [`faults`], the checks
+//! every provider's hardening tests share.
 
+pub mod faults;
 mod hostile;
 
 pub use hostile::{HostileServer, Misbehaviour};

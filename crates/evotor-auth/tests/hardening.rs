@@ -9,33 +9,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::{HttpSettings, MAX_BODY, read_body_limited};
+use auth_core::http::{MAX_BODY, read_body_limited};
+use auth_core::testkit::faults::{
+    assert_classified, assert_credentials_stay_home, short_timeout, transport_faults,
+};
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{AuthClient, AuthError, CredentialCache, SecretString};
 use evotor_auth::testkit::{Failure, FakeCloud, ServiceAuth};
 use evotor_auth::webhook::{CLOUD_TOKENS_FILE, FileWebhookStore};
 use evotor_auth::{CloudTokenStore, EvotorConfig, EvotorSource, UserId};
-use wiremock::matchers::path;
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Every header any provider authenticates with; none may reach another origin.
-const CREDENTIAL_HEADERS: [&str; 7] = [
-    "authorization",
-    "public-token",
-    "x-api-key",
-    "x-authorization",
-    "x-refresh_token",
-    "x-device_id",
-    "cookie",
-];
 
 const CLOUD_TOKEN: &str = "f46b89a5-8e80-4591-b0aa-94551790444b";
-
-fn short_timeout() -> HttpSettings {
-    let mut http = HttpSettings::default();
-    http.timeout = Duration::from_millis(400);
-    http
-}
 
 fn client_at(base_url: &str) -> AuthClient {
     let config = EvotorConfig::builder().base_url(base_url).build().unwrap();
@@ -48,29 +32,7 @@ fn client_at(base_url: &str) -> AuthClient {
 
 /// The error is of the expected transience and shows no secret.
 fn check(error: &AuthError, transient: bool, case: &str) {
-    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
-    let shown = format!("{error} {error:?}");
-    assert!(!shown.contains(CLOUD_TOKEN), "{case}: token in {shown}");
-}
-
-fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
-    vec![
-        ("connection reset", Misbehaviour::Reset),
-        (
-            "slow body",
-            Misbehaviour::SlowBody {
-                length: 64,
-                every: Duration::from_millis(150),
-            },
-        ),
-        (
-            "truncated body",
-            Misbehaviour::Truncated {
-                length: 100,
-                sent: 10,
-            },
-        ),
-    ]
+    assert_classified(error, transient, case, &[CLOUD_TOKEN]);
 }
 
 async fn fake_cloud() -> FakeCloud {
@@ -202,48 +164,17 @@ async fn a_damaged_or_newer_token_file_is_a_store_error_that_leaves_the_file_alo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cloud_token_never_follows_a_redirect_to_another_origin() {
-    let other = MockServer::start().await;
-    Mock::given(path("/landing"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
-        .mount(&other)
-        .await;
-    let statuses = [301, 302, 303, 307, 308];
-    let mut sent = 0;
-    for status in statuses {
-        let home = MockServer::start().await;
-        // A v1 path (X-Authorization) and a v2 path (Authorization: Bearer).
-        for (from, header) in [("/api/v1/go", "x-authorization"), ("/go", "authorization")] {
-            Mock::given(path(from))
-                .respond_with(
-                    ResponseTemplate::new(status)
-                        .insert_header("location", format!("{}/landing", other.uri())),
-                )
-                .mount(&home)
-                .await;
-            let client = client_at(&format!("{}/", home.uri()));
+    // A v1 path (X-Authorization) and a v2 path (Authorization: Bearer).
+    for (path, header) in [("/api/v1/go", "x-authorization"), ("/go", "authorization")] {
+        assert_credentials_stay_home(header, |home| async move {
+            let client = client_at(&format!("{home}/"));
             let request = client
-                .request(http::Method::POST, format!("{}{from}", home.uri()))
+                .request(http::Method::POST, format!("{home}{path}"))
                 .body("payload")
                 .build()
                 .unwrap();
-            let response = client.send(request).await.unwrap();
-            assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
-            sent += 1;
-            let at_home = home.received_requests().await.unwrap();
-            assert!(
-                at_home.last().unwrap().headers.get(header).is_some(),
-                "the first origin got `{header}`, so a leak would be seen"
-            );
-        }
-    }
-    let received = other.received_requests().await.unwrap();
-    assert_eq!(received.len(), sent);
-    for request in &received {
-        for name in CREDENTIAL_HEADERS {
-            assert!(
-                request.headers.get(name).is_none(),
-                "`{name}` reached the other origin"
-            );
-        }
+            client.send(request).await
+        })
+        .await;
     }
 }

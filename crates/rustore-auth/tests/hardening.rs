@@ -8,7 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::store::{CredentialStore, FileStore};
+use auth_core::store::FileStore;
+use auth_core::testkit::faults::{
+    SERVER_TOKEN, SHORT_TIMEOUT, assert_classified, assert_credentials_stay_home,
+    assert_oversized_refused, assert_token_endpoints_follow_no_redirect, impatient, stored_token,
+    transport_faults,
+};
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
     AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
@@ -16,68 +21,34 @@ use auth_core::{
 };
 use rustore_auth::testkit::{Emulator, Failure, TEST_KEY_ID, TEST_PRIVATE_KEY};
 use rustore_auth::{RustoreConfig, RustoreSource};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Every header any provider authenticates with; none may reach another origin.
-const CREDENTIAL_HEADERS: [&str; 7] = [
-    "authorization",
-    "public-token",
-    "x-api-key",
-    "x-authorization",
-    "x-refresh_token",
-    "x-device_id",
-    "cookie",
-];
-
-/// A token a hostile answer carries; it must never show up in an error.
-const SERVER_TOKEN: &str = "SERVER-TOKEN-7f3a";
 
 fn config_at(base_url: &str) -> RustoreConfig {
     RustoreConfig::builder()
         .base_url(base_url)
         .key_id(TEST_KEY_ID)
         .private_key(SecretString::from(TEST_PRIVATE_KEY))
-        .timeout(Duration::from_millis(400))
+        .timeout(SHORT_TIMEOUT)
         .build()
         .unwrap()
 }
 
-fn impatient() -> RefreshPolicy {
-    RefreshPolicy {
-        min_retry_interval: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(1),
-        ..RefreshPolicy::default()
-    }
+/// A piece of the private key: an error showing it would show the key.
+fn key_piece() -> &'static str {
+    &TEST_PRIVATE_KEY.trim()[100..140]
 }
 
 /// The error is of the expected transience and shows no secret.
 fn check(error: &AuthError, transient: bool, case: &str) {
-    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
-    let shown = format!("{error} {error:?}");
-    let key_piece = &TEST_PRIVATE_KEY.trim()[100..140];
-    for secret in [SERVER_TOKEN, key_piece] {
-        assert!(!shown.contains(secret), "{case}: secret in {shown}");
-    }
+    assert_classified(error, transient, case, &[key_piece()]);
 }
 
-fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
+/// The token request to a server at `url`, which must fail.
+async fn token_errors(url: String) -> Vec<AuthError> {
     vec![
-        ("connection reset", Misbehaviour::Reset),
-        (
-            "slow body",
-            Misbehaviour::SlowBody {
-                length: 64,
-                every: Duration::from_millis(150),
-            },
-        ),
-        (
-            "truncated body",
-            Misbehaviour::Truncated {
-                length: 100,
-                sent: 10,
-            },
-        ),
+        RustoreSource::new(config_at(&url))
+            .request_token()
+            .await
+            .unwrap_err(),
     ]
 }
 
@@ -172,25 +143,7 @@ async fn answers_with_missing_or_wrong_typed_fields_are_permanent_and_do_not_quo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_answers_are_refused_without_being_read_whole() {
-    for declare_length in [true, false] {
-        let server = HostileServer::start(Misbehaviour::Endless {
-            limit: 64 * 1024 * 1024,
-            declare_length,
-        });
-        let error = RustoreSource::new(config_at(&server.url()))
-            .request_token()
-            .await
-            .unwrap_err();
-        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
-        assert!(error.to_string().contains("limit"), "{error}");
-        check(&error, false, "oversized");
-        assert!(server.wait_until_quiet(Duration::from_secs(10)));
-        assert!(
-            server.bytes_sent() < 16 * 1024 * 1024,
-            "declared length {declare_length}: {} bytes went out before the client hung up",
-            server.bytes_sent()
-        );
-    }
+    assert_oversized_refused(token_errors, &[key_piece()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,27 +154,20 @@ async fn a_failed_refresh_never_replaces_the_stored_credential() {
     let source = Arc::new(RustoreSource::new(config_at(&emulator.base_url())));
     let identity = source.identity().clone();
     let cache = CredentialCache::builder(source)
-        .policy(impatient())
+        .policy(impatient(RefreshPolicy::default()))
         .store(store.clone())
         .build();
     let first = cache.get().await.unwrap();
-    let stored_token = || async {
-        store
-            .load(&identity)
-            .await
-            .unwrap()
-            .expect("the stored credential is still there")
-            .token()
-            .expose_secret()
-            .to_owned()
-    };
 
     emulator.fail_next_auth(Failure::Status(503));
     cache.mark_stale();
     assert!(cache.get().await.unwrap().same_token(&first));
     cache.settle().await;
     assert_eq!(emulator.auth_requests(), 2);
-    assert_eq!(stored_token().await, first.token().expose_secret());
+    assert_eq!(
+        stored_token(&*store, &identity).await,
+        first.token().expose_secret()
+    );
 
     for (failure, transient) in [
         (Failure::Status(500), true),
@@ -241,7 +187,7 @@ async fn a_failed_refresh_never_replaces_the_stored_credential() {
         let error = cache.get().await.unwrap_err();
         check(&error, transient, &format!("{failure:?}"));
         assert_eq!(
-            stored_token().await,
+            stored_token(&*store, &identity).await,
             first.token().expose_secret(),
             "{failure:?} replaced the stored credential"
         );
@@ -302,83 +248,24 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
     assert_eq!(emulator.auth_requests(), 1);
 }
 
-async fn assert_no_credential_arrived(other: &MockServer, expected: usize) {
-    let received = other.received_requests().await.unwrap();
-    assert_eq!(received.len(), expected, "the redirect was followed");
-    for request in &received {
-        for name in CREDENTIAL_HEADERS {
-            assert!(
-                request.headers.get(name).is_none(),
-                "`{name}` reached the other origin"
-            );
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_token_never_follows_a_redirect_to_another_origin() {
     let emulator = Emulator::start().await;
-    let other = MockServer::start().await;
-    Mock::given(path("/landing"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
-        .mount(&other)
-        .await;
     let client = RustoreSource::new(config_at(&emulator.base_url()))
         .into_client()
         .unwrap();
-    let statuses = [301, 302, 303, 307, 308];
-    for status in statuses {
-        let home = MockServer::start().await;
-        Mock::given(path("/go"))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .insert_header("location", format!("{}/landing", other.uri())),
-            )
-            .mount(&home)
-            .await;
+    assert_credentials_stay_home("public-token", |home| {
         let request = client
-            .request(http::Method::POST, format!("{}/go", home.uri()))
+            .request(http::Method::POST, format!("{home}/go"))
             .body("payload")
             .build()
             .unwrap();
-        let response = client.send(request).await.unwrap();
-        assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
-        let at_home = home.received_requests().await.unwrap();
-        assert!(
-            at_home[0].headers.get("public-token").is_some(),
-            "the first origin got the token, so a leak would be seen"
-        );
-    }
-    assert_no_credential_arrived(&other, statuses.len()).await;
+        client.send(request)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_endpoint_follows_no_redirect() {
-    let other = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
-            r#"{{"code":"OK","body":{{"jwe":"{SERVER_TOKEN}","ttl":900}}}}"#
-        )))
-        .mount(&other)
-        .await;
-    for status in [301, 302, 303, 307, 308] {
-        let home = MockServer::start().await;
-        Mock::given(path("/public/auth/"))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .insert_header("location", format!("{}/public/auth/", other.uri())),
-            )
-            .mount(&home)
-            .await;
-        let error = RustoreSource::new(config_at(&home.uri()))
-            .request_token()
-            .await
-            .unwrap_err();
-        assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
-        assert!(error.to_string().contains("redirect"), "{error}");
-        check(&error, false, &format!("redirect {status}"));
-        assert_eq!(home.received_requests().await.unwrap().len(), 1);
-    }
-    let received = other.received_requests().await.unwrap();
-    assert!(received.is_empty(), "the redirect target was contacted");
+    assert_token_endpoints_follow_no_redirect(token_errors, &[key_piece()]).await;
 }

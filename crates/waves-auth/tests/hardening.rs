@@ -9,39 +9,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::HttpSettings;
 use auth_core::store::{CredentialStore, FileStore};
+use auth_core::testkit::faults::{
+    SERVER_TOKEN, assert_classified, assert_credentials_stay_home, assert_oversized_refused,
+    assert_token_endpoints_follow_no_redirect, impatient, short_timeout, transport_faults,
+};
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
-    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
-    SecretString,
+    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, SecretString,
 };
 use waves_auth::testkit::{
     DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, DEMO_SERVICE_TOKEN, Endpoint, Failure, WavesEmulator,
 };
 use waves_auth::{REFRESH_TOKEN_EXTRA, WavesConfig, WavesSource, refresh_policy};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Every header any provider authenticates with; none may reach another origin.
-const CREDENTIAL_HEADERS: [&str; 7] = [
-    "authorization",
-    "public-token",
-    "x-api-key",
-    "x-authorization",
-    "x-refresh_token",
-    "x-device_id",
-    "cookie",
-];
-
-/// A token a hostile answer carries; it must never show up in an error.
-const SERVER_TOKEN: &str = "SERVER-TOKEN-7f3a";
-
-fn short_timeout() -> HttpSettings {
-    let mut http = HttpSettings::default();
-    http.timeout = Duration::from_millis(400);
-    http
-}
 
 fn password_at(auth_url: &str) -> WavesSource {
     WavesSource::new(
@@ -87,46 +67,23 @@ async fn all_grants(auth_url: &str) -> Vec<(&'static str, AuthError)> {
     ]
 }
 
-fn impatient() -> RefreshPolicy {
-    RefreshPolicy {
-        min_retry_interval: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(1),
-        ..refresh_policy()
-    }
-}
-
 /// The error is of the expected transience and shows no secret.
 fn check(error: &AuthError, transient: bool, case: &str) {
-    assert_eq!(error.is_transient(), transient, "{case}: {error:?}");
-    let shown = format!("{error} {error:?}");
-    for secret in [
-        SERVER_TOKEN,
-        DEMO_PASSWORD,
-        DEMO_SERVICE_TOKEN,
-        DEMO_API_KEY,
-    ] {
-        assert!(!shown.contains(secret), "{case}: secret in {shown}");
-    }
+    assert_classified(
+        error,
+        transient,
+        case,
+        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
+    );
 }
 
-fn transport_faults() -> Vec<(&'static str, Misbehaviour)> {
-    vec![
-        ("connection reset", Misbehaviour::Reset),
-        (
-            "slow body",
-            Misbehaviour::SlowBody {
-                length: 64,
-                every: Duration::from_millis(150),
-            },
-        ),
-        (
-            "truncated body",
-            Misbehaviour::Truncated {
-                length: 100,
-                sent: 10,
-            },
-        ),
-    ]
+/// Each grant's error, for the checks that want errors alone.
+async fn grant_errors(auth_url: String) -> Vec<AuthError> {
+    all_grants(&auth_url)
+        .await
+        .into_iter()
+        .map(|(_, error)| error)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +100,7 @@ async fn broken_connections_at_every_token_endpoint_are_transient_transport_erro
         assert_eq!(server.connections(), 3, "{case}");
     }
 
-    // The emulator's slow answers, against 400 ms.
+    // The emulator's slow answers, against the short limit.
     let emulator = WavesEmulator::start().await;
     for endpoint in [Endpoint::Login, Endpoint::Token, Endpoint::Refresh] {
         emulator.inject(endpoint, Failure::Slow(Duration::from_secs(5)));
@@ -229,26 +186,11 @@ async fn token_pairs_with_missing_or_wrong_typed_fields_are_refused_without_quot
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_answers_are_refused_without_being_read_whole() {
-    for declare_length in [true, false] {
-        let server = HostileServer::start(Misbehaviour::Endless {
-            limit: 64 * 1024 * 1024,
-            declare_length,
-        });
-        for (endpoint, error) in all_grants(&server.url()).await {
-            assert!(
-                matches!(error, AuthError::Protocol { .. }),
-                "{endpoint}: {error:?}"
-            );
-            assert!(error.to_string().contains("limit"), "{error}");
-            check(&error, false, endpoint);
-        }
-        assert!(server.wait_until_quiet(Duration::from_secs(10)));
-        assert!(
-            server.bytes_sent() < 3 * 16 * 1024 * 1024,
-            "declared length {declare_length}: {} bytes went out before the clients hung up",
-            server.bytes_sent()
-        );
-    }
+    assert_oversized_refused(
+        grant_errors,
+        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +201,7 @@ async fn a_failed_refresh_never_replaces_the_stored_credential_or_its_refresh_to
     let source = Arc::new(password_at(&emulator.base_url()));
     let identity = source.identity().clone();
     let cache = CredentialCache::builder(source)
-        .policy(impatient())
+        .policy(impatient(refresh_policy()))
         .store(store.clone())
         .build();
     let first = cache.get().await.unwrap();
@@ -371,87 +313,32 @@ async fn node_faults_through_the_client_are_typed_and_keep_the_credential() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_and_api_key_never_follow_a_redirect_to_another_origin() {
     let emulator = WavesEmulator::start().await;
-    let other = MockServer::start().await;
-    Mock::given(path("/landing"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
-        .mount(&other)
-        .await;
-    let statuses = [301, 302, 303, 307, 308];
-    let mut sent = 0;
-    for status in statuses {
-        let home = MockServer::start().await;
-        Mock::given(path("/go"))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .insert_header("location", format!("{}/landing", other.uri())),
-            )
-            .mount(&home)
-            .await;
-        let sources = [
-            (password_at(&emulator.base_url()), "authorization"),
-            (
-                WavesSource::new(WavesConfig::api_key(SecretString::from(DEMO_API_KEY)).unwrap()),
-                "x-api-key",
-            ),
-        ];
-        for (source, header) in sources {
-            let client = AuthClient::new(source.into_cache()).unwrap();
+    let sources = [
+        (password_at(&emulator.base_url()), "authorization"),
+        (
+            WavesSource::new(WavesConfig::api_key(SecretString::from(DEMO_API_KEY)).unwrap()),
+            "x-api-key",
+        ),
+    ];
+    for (source, header) in sources {
+        let client = AuthClient::new(source.into_cache()).unwrap();
+        assert_credentials_stay_home(header, |home| {
             let request = client
-                .request(http::Method::POST, format!("{}/go", home.uri()))
+                .request(http::Method::POST, format!("{home}/go"))
                 .body("payload")
                 .build()
                 .unwrap();
-            let response = client.send(request).await.unwrap();
-            assert_eq!(response.text().await.unwrap(), "landed", "HTTP {status}");
-            sent += 1;
-            let at_home = home.received_requests().await.unwrap();
-            assert!(
-                at_home.last().unwrap().headers.get(header).is_some(),
-                "the first origin got `{header}`, so a leak would be seen"
-            );
-        }
-    }
-    let received = other.received_requests().await.unwrap();
-    assert_eq!(received.len(), sent);
-    for request in &received {
-        for name in CREDENTIAL_HEADERS {
-            assert!(
-                request.headers.get(name).is_none(),
-                "`{name}` reached the other origin"
-            );
-        }
+            client.send(request)
+        })
+        .await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_endpoints_follow_no_redirect() {
-    let other = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
-            r#"{{"access_token":"{SERVER_TOKEN}","refresh_token":"{SERVER_TOKEN}"}}"#
-        )))
-        .mount(&other)
-        .await;
-    for status in [301, 302, 303, 307, 308] {
-        let home = MockServer::start().await;
-        for endpoint in ["/v1/auth/login", "/v1/auth/token", "/v1/auth/refresh"] {
-            Mock::given(path(endpoint))
-                .respond_with(
-                    ResponseTemplate::new(status)
-                        .insert_header("location", format!("{}{endpoint}", other.uri())),
-                )
-                .mount(&home)
-                .await;
-        }
-        for (endpoint, error) in all_grants(&home.uri()).await {
-            assert!(
-                error.to_string().contains("redirect"),
-                "HTTP {status} at {endpoint}: {error}"
-            );
-            check(&error, false, &format!("redirect {status} at {endpoint}"));
-        }
-        assert_eq!(home.received_requests().await.unwrap().len(), 3);
-    }
-    let received = other.received_requests().await.unwrap();
-    assert!(received.is_empty(), "the redirect target was contacted");
+    assert_token_endpoints_follow_no_redirect(
+        grant_errors,
+        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
+    )
+    .await;
 }

@@ -1,11 +1,12 @@
 //! A server that misbehaves at the HTTP level, for fault-injection tests: it resets
-//! connections, trickles or truncates bodies, or streams far more than any client should read.
-//! It speaks raw HTTP/1.1 on plain threads, so it needs no runtime and no emulator.
+//! connections, trickles or truncates bodies, streams far more than any client should read, or
+//! redirects elsewhere. It records the headers of every request it read, so a test can see what
+//! a client sent. It speaks raw HTTP/1.1 on plain threads, so it needs no runtime and no emulator.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,13 @@ pub enum Misbehaviour {
         /// Whether the headers say how long the body is.
         declare_length: bool,
     },
+    /// Answers `status` (a 3xx) with `Location: location` and an empty body.
+    Redirect {
+        /// The HTTP status.
+        status: u16,
+        /// Where to: usually another server's URL.
+        location: String,
+    },
 }
 
 impl Misbehaviour {
@@ -64,6 +72,14 @@ impl Misbehaviour {
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Self::answer(status, "application/json", body)
     }
+
+    /// A redirect with `status` to `location`.
+    pub fn redirect(status: u16, location: impl Into<String>) -> Self {
+        Self::Redirect {
+            status,
+            location: location.into(),
+        }
+    }
 }
 
 struct Shared {
@@ -72,6 +88,7 @@ struct Shared {
     connections: AtomicUsize,
     finished: AtomicUsize,
     bytes_sent: AtomicU64,
+    requests: Mutex<Vec<http::HeaderMap>>,
 }
 
 /// A loopback server that answers every connection with one [`Misbehaviour`]; stops accepting
@@ -104,6 +121,7 @@ impl HostileServer {
             connections: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
             bytes_sent: AtomicU64::new(0),
+            requests: Mutex::new(Vec::new()),
         });
         let accepting = Arc::clone(&shared);
         thread::spawn(move || {
@@ -136,6 +154,16 @@ impl HostileServer {
     /// How many body bytes were written to clients so far.
     pub fn bytes_sent(&self) -> u64 {
         self.shared.bytes_sent.load(Ordering::SeqCst)
+    }
+
+    /// The headers of every request read so far, in the order they arrived (a
+    /// [`Misbehaviour::Reset`] reads none).
+    pub fn requests(&self) -> Vec<http::HeaderMap> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits (at most `limit`) until every accepted connection has been dealt with; `false` if
@@ -173,7 +201,12 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
         let _ = stream.peek(&mut byte);
         return Ok(());
     }
-    read_request(&mut stream)?;
+    let headers = read_request(&mut stream)?;
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(headers);
     let sent = |n: usize| {
         shared.bytes_sent.fetch_add(n as u64, Ordering::SeqCst);
     };
@@ -187,6 +220,13 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
             write_head(&mut stream, *status, content_type, Some(body.len()))?;
             stream.write_all(body)?;
             sent(body.len());
+            stream.flush()
+        }
+        Misbehaviour::Redirect { status, location } => {
+            let head = format!(
+                "HTTP/1.1 {status} Elsewhere\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes())?;
             stream.flush()
         }
         Misbehaviour::SlowBody { length, every } => {
@@ -240,25 +280,42 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
     }
 }
 
-/// Reads the request head and any `Content-Length` body (at most 1 MiB).
-fn read_request(stream: &mut TcpStream) -> std::io::Result<()> {
+/// Reads the request head and any `Content-Length` body (at most 1 MiB); returns the headers
+/// (those that are valid HTTP; an incomplete head gives what arrived).
+fn read_request(stream: &mut TcpStream) -> std::io::Result<http::HeaderMap> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if stream.read(&mut byte)? == 0 || head.len() > 64 * 1024 {
-            return Ok(());
+            break;
         }
         head.push(byte[0]);
     }
-    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    let length = text
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
+    let mut headers = http::HeaderMap::new();
+    for line in head.split(|b| *b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(&line[..colon]),
+            http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    if !head.ends_with(b"\r\n\r\n") {
+        return Ok(headers);
+    }
+    let length = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<usize>().ok())
         .unwrap_or(0)
         .min(1024 * 1024);
     let mut body = vec![0u8; length];
-    stream.read_exact(&mut body)
+    stream.read_exact(&mut body)?;
+    Ok(headers)
 }
 
 fn write_head(
