@@ -3,17 +3,24 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 use super::{CredentialStore, PersistedCredential, StoreLock};
 use crate::{AuthError, Credential, Identity};
 
+/// How old a temporary file must be before a later write deletes it as a crashed writer's
+/// leftover: 1 minute.
+pub const STALE_TEMPORARY_AGE: Duration = Duration::from_secs(60);
+
 /// Keeps each credential in `<folder>/<identity storage key>.json`.
 ///
 /// - The folder is created owner-only (0700) and each file is owner-only (0600) on Unix.
 /// - A write goes to a temporary file in the same folder, is flushed to disk and renamed over the
-///   old file, so a crash leaves either the old or the new credential, never half of one.
+///   old file, so a crash leaves either the old or the new credential, never half of one. A
+///   temporary file a crashed writer left behind is deleted by the next write of the same
+///   identity once it is [`STALE_TEMPORARY_AGE`] old.
 /// - A file that cannot be read or parsed, or that a newer version wrote, is reported through
 ///   `tracing` and treated as absent.
 /// - [`lock`](CredentialStore::lock) takes an advisory lock on `<key>.lock`, so processes sharing
@@ -69,6 +76,33 @@ impl FileStore {
         }
     }
 
+    /// Deletes `identity`'s temporary files older than [`STALE_TEMPORARY_AGE`]: a write that is
+    /// still going on is never that old. Failures are ignored; the next write tries again.
+    fn remove_stale_temporaries(&self, identity: &Identity) {
+        let Ok(entries) = fs::read_dir(&self.folder) else {
+            return;
+        };
+        let prefix = format!(".{}.", identity.storage_key());
+        let now = SystemTime::now();
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with(&prefix) && name.ends_with(".tmp")) {
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .is_ok_and(|modified| {
+                    now.duration_since(modified)
+                        .is_ok_and(|age| age >= STALE_TEMPORARY_AGE)
+                });
+            if stale {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     fn write(&self, identity: &Identity, credential: &Credential) -> io::Result<()> {
         create_private_folder(&self.folder)?;
         let bytes = PersistedCredential::from_credential(identity.provider(), credential).to_json();
@@ -91,6 +125,8 @@ impl FileStore {
         })();
         if result.is_err() {
             let _ = fs::remove_file(&temporary);
+        } else {
+            self.remove_stale_temporaries(identity);
         }
         result
     }

@@ -8,7 +8,7 @@ mod redis;
 
 use async_trait::async_trait;
 
-pub use file::FileStore;
+pub use file::{FileStore, STALE_TEMPORARY_AGE};
 pub use memory::MemoryStore;
 pub use persisted::PersistedCredential;
 #[cfg(feature = "redis")]
