@@ -12,7 +12,8 @@
 //!   auth `msgCode` (`b_used_token`, `b_expired_token`, …) in any answer, HTTP 200 included;
 //!   [`auth_core::AuthClient`] then authorizes again once and retries once.
 //! - [`AllianceSession`]: the session, read back from a credential; encrypts request bodies to
-//!   `serverPublic`.
+//!   `serverPublic`. [`send_encrypted`] sends such a body and, when the session is rejected,
+//!   encrypts it again to the new session's key for the retry.
 //! - [`CardNumber`] / [`CardData`]: `encryptedCardNumber` and `encryptedCardData` for the
 //!   bank's payment key. [`jwe`]: encrypt, check, decrypt.
 //! - Feature `testkit`: `testkit::Emulator`, a loopback bank for tests.
@@ -50,6 +51,7 @@
 
 mod card;
 mod config;
+mod encrypted;
 pub mod error;
 pub mod jwe;
 mod key;
@@ -63,6 +65,7 @@ pub use card::{CardData, CardError, CardNumber};
 pub use config::{
     AllianceConfig, AllianceConfigBuilder, PRODUCTION_URL, SESSION_LIFETIME, TEST_URL,
 };
+pub use encrypted::send_encrypted;
 pub use error::AllianceError;
 pub use jwe::JweError;
 pub use key::{

@@ -1,13 +1,15 @@
 //! A loopback emulator of the Bank Alliance API (feature `testkit`).
 //!
 //! - `POST /api-gateway/authorize_virtual_device`: checks `x-api_version`, `x-request_id` and
-//!   the service code, starts a new session (ending the previous one, as the bank does) and
-//!   answers `{"jwe": …}` encrypted to the merchant's public key (ECDH-ES+A256KW / A256GCM).
+//!   the service code, starts a new session (ending the previous one, as the bank does) with a
+//!   fresh `serverPublic` key of its own, and answers `{"jwe": …}` encrypted to the merchant's
+//!   public key (ECDH-ES+A256KW / A256GCM).
 //! - Every other path is a protected API method: it answers `{"status":"OK",…}` to the current
 //!   session's `x-device_id` + `x-refresh_token`, and rejects anything else either with HTTP
 //!   401 or with HTTP 200 + an auth `msgCode` (see [`Rejection`]).
-//! - `POST /ecom/execute_request/payments/…` expects a body JWE-encrypted to the session's
-//!   `serverPublic` and answers `{"jwe": …}` encrypted to the merchant key, like the legacy H2H
+//! - `POST /ecom/execute_request/payments/…` expects a body JWE-encrypted to the current
+//!   session's `serverPublic` (a body encrypted to an earlier session's key gets
+//!   `b_encryptor_failed_decrypt_message`) and answers `{"jwe": …}` encrypted to the merchant key, like the legacy H2H
 //!   endpoints.
 //!
 //! It counts authorizations, records requests (no secrets), and injects failures.
@@ -159,6 +161,8 @@ pub enum ExpiryStyle {
 struct Session {
     device_id: String,
     refresh_token: String,
+    /// The private half of this session's `serverPublic`.
+    key: MerchantKey,
 }
 
 struct EmulatorState {
@@ -239,11 +243,7 @@ impl EmulatorBuilder {
 
     /// Starts on `127.0.0.1` at a free port.
     pub async fn start(self) -> Emulator {
-        let server_key = josekit::jwe::ECDH_ES_A256KW
-            .generate_ec_key_pair(EcCurve::P384)
-            .expect("OpenSSL generates a P-384 key");
-        let server_key = MerchantKey::from_jwk(&server_key.to_jwk_key_pair().to_string())
-            .expect("a generated key is valid");
+        let server_key = generate_key();
         let state = Arc::new(EmulatorState {
             service_code: self.service_code,
             api_version: self.api_version,
@@ -381,9 +381,18 @@ impl Emulator {
         lock(&self.state.failures).push_back((endpoint, failure));
     }
 
-    /// The key behind this emulator's `serverPublic` (to check what clients encrypted to it).
+    /// A key of the emulator's own, for the life of the emulator: it stands in for the bank's
+    /// payment key (to check card fields encrypted to it), and a [`Failure::WrongKey`] answer is
+    /// encrypted to it. Not a session's key: see [`session_key`](Self::session_key).
     pub fn server_key(&self) -> &MerchantKey {
         &self.state.server_key
+    }
+
+    /// The private half of the current session's `serverPublic` (new with every authorize), to
+    /// check what clients encrypted to it; `None` before the first authorize or after
+    /// [`end_session`](Self::end_session).
+    pub fn session_key(&self) -> Option<MerchantKey> {
+        lock(&self.state.session).as_ref().map(|s| s.key.clone())
     }
 }
 
@@ -449,8 +458,7 @@ impl EmulatorState {
         let kyiv_time =
             expires.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap_or(time::UtcOffset::UTC));
         let server_public: Value =
-            serde_json::from_str(&self.server_key.public_key().to_jwk_json())
-                .unwrap_or(Value::Null);
+            serde_json::from_str(&session.key.public_key().to_jwk_json()).unwrap_or(Value::Null);
         let mut payload = json!({
             "refreshToken": session.refresh_token,
             "authToken": uuid::Uuid::new_v4().to_string(),
@@ -563,6 +571,7 @@ async fn authorize(
     let session = Session {
         device_id: uuid::Uuid::new_v4().to_string(),
         refresh_token: uuid::Uuid::new_v4().to_string(),
+        key: generate_key(),
     };
     let payload = state.session_payload(&session).to_string();
     *lock(&state.session) = Some(session);
@@ -580,6 +589,14 @@ async fn authorize(
             "encryption failed",
         ),
     }
+}
+
+/// A fresh P-384 key pair, as the bank makes for every session.
+fn generate_key() -> MerchantKey {
+    let pair = josekit::jwe::ECDH_ES_A256KW
+        .generate_ec_key_pair(EcCurve::P384)
+        .expect("OpenSSL generates a P-384 key");
+    MerchantKey::from_jwk(&pair.to_jwk_key_pair().to_string()).expect("a generated key is valid")
 }
 
 /// ECDH-ES with direct key agreement: a JWE this API never uses.
@@ -619,7 +636,8 @@ async fn api(
     }
     if method == Method::POST && path.starts_with("/ecom/execute_request/payments/") {
         let text = String::from_utf8_lossy(&body);
-        let Ok(plaintext) = jwe::decrypt(&state.server_key, &text) else {
+        let key = lock(&state.session).as_ref().map(|s| s.key.clone());
+        let Some(Ok(plaintext)) = key.map(|key| jwe::decrypt(&key, &text)) else {
             return error_envelope(
                 StatusCode::OK,
                 "b_encryptor_failed_decrypt_message",

@@ -64,7 +64,10 @@ async fn authorize_sends_what_the_sdks_send_and_decrypts_the_session() {
         Some(session.device_id().to_owned()),
         emulator.current_device_id()
     );
-    assert_eq!(session.server_public(), emulator.server_key().public_key());
+    assert_eq!(
+        session.server_public(),
+        emulator.session_key().unwrap().public_key()
+    );
     assert!(session.auth_token().is_some());
     // The emulator says 24 h, to the tenth of a millisecond.
     let lifetime = session.expires_at().duration_since(before).unwrap();
@@ -120,7 +123,10 @@ async fn the_older_key_name_server_public_key_is_accepted() {
         .authorize()
         .await
         .unwrap();
-    assert_eq!(session.server_public(), emulator.server_key().public_key());
+    assert_eq!(
+        session.server_public(),
+        emulator.session_key().unwrap().public_key()
+    );
 }
 
 #[tokio::test]
@@ -308,7 +314,10 @@ async fn the_stored_session_keeps_auth_token_and_server_public() {
     .unwrap();
     let session = AllianceSession::from_credential(&stored).unwrap();
     assert!(session.auth_token().is_some());
-    assert_eq!(session.server_public(), emulator.server_key().public_key());
+    assert_eq!(
+        session.server_public(),
+        emulator.session_key().unwrap().public_key()
+    );
     assert_eq!(
         stored.headers().len(),
         3,
@@ -484,6 +493,116 @@ async fn encrypted_bodies_reach_the_bank_and_the_answer_decrypts() {
     let answer: serde_json::Value = serde_json::from_slice(&plaintext).unwrap();
     assert_eq!(answer["received"]["merchantRequestId"], "r-1");
     assert_eq!(answer["received"]["coinAmount"], 100);
+}
+
+const PURCHASE: &str = "ecom/execute_request/payments/v3/create/purchase";
+
+/// The `received` part of the emulator's decrypted answer to an encrypted request.
+async fn received(emulator: &Emulator, response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(response.status(), 200);
+    let answer = response.bytes().await.unwrap();
+    let plaintext = AllianceSource::new(emulator.config())
+        .decrypt_answer(&answer)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&plaintext).unwrap()["received"].clone()
+}
+
+#[tokio::test]
+async fn every_session_has_its_own_server_key() {
+    let emulator = Emulator::start().await;
+    let source = AllianceSource::new(emulator.config());
+    let first = source.authorize().await.unwrap();
+    let second = source.authorize().await.unwrap();
+    assert_ne!(first.server_public(), second.server_public());
+    assert_eq!(
+        second.server_public(),
+        emulator.session_key().unwrap().public_key()
+    );
+}
+
+#[tokio::test]
+async fn a_body_encrypted_for_an_ended_session_fails_after_reauthorizing() {
+    // Why `send_encrypted` exists: `send` repeats the body as it was, encrypted to the old key.
+    let emulator = Emulator::start().await;
+    let client = client(&emulator);
+    let session = AllianceSession::from_credential(&client.cache().get().await.unwrap()).unwrap();
+    let request = client
+        .request(http::Method::POST, emulator.url(PURCHASE))
+        .header(http::header::CONTENT_TYPE, "text/plain")
+        .body(
+            session
+                .encrypt_body(br#"{"merchantRequestId":"r-1"}"#)
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    emulator.end_session();
+    let answer = json(client.send(request).await.unwrap()).await;
+    assert_eq!(answer["msgCode"], "b_encryptor_failed_decrypt_message");
+    assert_eq!(emulator.authorizations(), 2);
+}
+
+#[tokio::test]
+async fn send_encrypted_encrypts_again_for_the_new_session() {
+    let emulator = Emulator::start().await;
+    let client = client(&emulator);
+    let body = br#"{"merchantRequestId":"r-1","coinAmount":100}"#;
+    let answer = received(
+        &emulator,
+        alliance_auth::send_encrypted(&client, http::Method::POST, &emulator.url(PURCHASE), body)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer["merchantRequestId"], "r-1");
+    assert_eq!(emulator.authorizations(), 1);
+
+    // The bank ends the session: the request is rejected, the client authorizes again and
+    // encrypts the body to the new session's key.
+    emulator.end_session();
+    let answer = received(
+        &emulator,
+        alliance_auth::send_encrypted(&client, http::Method::POST, &emulator.url(PURCHASE), body)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer["coinAmount"], 100);
+    assert_eq!(emulator.authorizations(), 2);
+    let purchases: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(PURCHASE))
+        .collect();
+    assert_eq!(purchases.len(), 3, "one rejected, one retried, one before");
+    assert!(!purchases[1].valid_session && purchases[2].valid_session);
+    assert_eq!(purchases[2].content_type.as_deref(), Some("text/plain"));
+}
+
+#[tokio::test]
+async fn send_encrypted_refuses_a_bad_url_and_a_second_rejection_is_final() {
+    let emulator = Emulator::start().await;
+    let client = client(&emulator);
+    let error = alliance_auth::send_encrypted(&client, http::Method::POST, "not a url", b"{}")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::Config { .. }), "{error:?}");
+    assert!(error.to_string().contains("not a URL"), "{error}");
+
+    emulator.inject(
+        alliance_auth::testkit::Endpoint::Api,
+        alliance_auth::testkit::Failure::Reject(alliance_auth::testkit::Rejection::unauthorized()),
+    );
+    emulator.inject(
+        alliance_auth::testkit::Endpoint::Api,
+        alliance_auth::testkit::Failure::Reject(alliance_auth::testkit::Rejection::unauthorized()),
+    );
+    let error =
+        alliance_auth::send_encrypted(&client, http::Method::POST, &emulator.url(PURCHASE), b"{}")
+            .await
+            .unwrap_err();
+    assert!(error.is_rejection(), "{error:?}");
+    assert_eq!(emulator.authorizations(), 2);
 }
 
 #[tokio::test]

@@ -94,7 +94,36 @@ impl AuthClient {
         };
         drop(response);
         let credential = self.cache.get().await?;
-        match self.exchange(retry, &credential).await? {
+        self.last_exchange(retry, &credential).await
+    }
+
+    /// Like [`send`](Self::send), for a request whose content depends on the credential (a body
+    /// encrypted to a key the session carries, a signature over a session value): `build` makes
+    /// the request for the credential it is given, and when that credential is rejected, it is
+    /// called again with the new one, so the retry is made for the new credential rather than
+    /// repeated as it was. The credential's headers are added as by `send`.
+    pub async fn send_with<F>(&self, build: F) -> Result<Response, AuthError>
+    where
+        F: Fn(&Credential) -> Result<Request, AuthError>,
+    {
+        let credential = self.cache.get().await?;
+        let response = match self.exchange(build(&credential)?, &credential).await? {
+            Outcome::Accepted(response) => return Ok(response),
+            Outcome::Rejected(response) => response,
+        };
+        self.cache.invalidate(credential.generation());
+        drop(response);
+        let credential = self.cache.get().await?;
+        self.last_exchange(build(&credential)?, &credential).await
+    }
+
+    /// The retry after a rejection: a second rejection is final.
+    async fn last_exchange(
+        &self,
+        request: Request,
+        credential: &Credential,
+    ) -> Result<Response, AuthError> {
+        match self.exchange(request, credential).await? {
             Outcome::Accepted(response) => Ok(response),
             Outcome::Rejected(response) => {
                 self.cache.invalidate(credential.generation());

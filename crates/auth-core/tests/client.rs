@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use auth_core::{AuthClient, AuthError, AuthMiddleware, CredentialCache};
 use common::ScriptedSource;
-use wiremock::matchers::{header, header_exists, method, path};
+use secrecy::ExposeSecret;
+use wiremock::matchers::{body_string, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client(source: &Arc<ScriptedSource>) -> AuthClient {
@@ -36,6 +37,67 @@ async fn a_rejected_request_is_repeated_once_with_a_new_credential() {
         .unwrap();
     assert_eq!(response.text().await.unwrap(), "ok");
     assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn send_with_builds_the_retry_for_the_new_credential() {
+    let server = MockServer::start().await;
+    // The body names the credential it was made for; only token-2's is accepted.
+    Mock::given(path("/signed"))
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/signed"))
+        .and(header("authorization", "Bearer token-2"))
+        .and(body_string("made for token-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = client(&source);
+    let url = format!("{}/signed", server.uri());
+    let built = std::sync::atomic::AtomicUsize::new(0);
+    let response = client
+        .send_with(|credential| {
+            built.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = format!("made for {}", credential.token().expose_secret());
+            Ok(client
+                .request(http::Method::POST, &url)
+                .body(body)
+                .build()
+                .unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "ok");
+    assert_eq!(built.into_inner(), 2);
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn send_with_passes_on_a_build_error_and_a_second_rejection() {
+    let server = MockServer::start().await;
+    Mock::given(path("/signed"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = client(&source);
+    let error = client
+        .send_with(|_| Err(AuthError::config("test", "cannot build")))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("cannot build"), "{error}");
+    let url = format!("{}/signed", server.uri());
+    let error = client
+        .send_with(|_| Ok(client.request(http::Method::POST, &url).build().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(error.is_rejection(), "{error:?}");
 }
 
 #[tokio::test]

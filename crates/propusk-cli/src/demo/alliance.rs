@@ -1,14 +1,14 @@
 //! Bank Alliance in the demo: a device session from a JWE answer, cached reuse, a forced
 //! re-authorization, both rejections (HTTP 401, and HTTP 200 + `b_used_token`) with the single
-//! re-authorization, a request body encrypted to `serverPublic`, and card-data encryption.
+//! re-authorization, a request body encrypted to `serverPublic` (and again to the next session's
+//! key after the bank ends the session), and card-data encryption.
 
 use std::sync::Arc;
 
 use alliance_auth::testkit::{Emulator, Rejection, demo_auth_key};
-use alliance_auth::{AllianceSession, AllianceSource, CardData, CardNumber, jwe};
+use alliance_auth::{AllianceSession, AllianceSource, CardData, CardNumber, jwe, send_encrypted};
 use auth_core::{AuthClient, Credential, CredentialCache, ExposeSecret as _};
 use http::Method;
-use http::header::CONTENT_TYPE;
 
 use super::{Report, ensure, fetch_text};
 use crate::common::CliError;
@@ -131,30 +131,31 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
 
     report
         .step(P, "request body encrypted to serverPublic", auth, async {
-            let credential = cache.get().await.map_err(|e| e.to_string())?;
-            let session = session(&credential)?;
-            let body = r#"{"merchantRequestId":"demo-1","coinAmount":100}"#;
-            let encrypted = session
-                .encrypt_body(body.as_bytes())
-                .map_err(|e| e.to_string())?;
-            let request = client
-                .request(Method::POST, emulator.url(PURCHASE))
-                .header(CONTENT_TYPE, "text/plain")
-                .body(encrypted)
-                .build()
-                .map_err(|e| e.to_string())?;
-            let response = client.send(request).await.map_err(|e| e.to_string())?;
-            let status = response.status();
-            let answer = response.bytes().await.map_err(|e| e.to_string())?;
-            ensure(status.is_success(), || format!("HTTP {status}"))?;
-            let plaintext =
-                jwe::decrypt_answer(&demo_auth_key(), &answer).map_err(|e| e.to_string())?;
-            let answer: serde_json::Value =
-                serde_json::from_slice(&plaintext).map_err(|e| e.to_string())?;
-            ensure(answer["received"]["merchantRequestId"] == "demo-1", || {
-                "the bank did not read the body".into()
-            })?;
-            Ok("bank decrypted it, answered a JWE we decrypted".to_owned())
+            let url = emulator.url(PURCHASE);
+            let body = br#"{"merchantRequestId":"demo-1","coinAmount":100}"#;
+            let before = emulator.authorizations();
+            for round in ["first", "after the session ended"] {
+                let response = send_encrypted(&client, Method::POST, &url, body)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = response.status();
+                let answer = response.bytes().await.map_err(|e| e.to_string())?;
+                ensure(status.is_success(), || format!("{round}: HTTP {status}"))?;
+                let plaintext =
+                    jwe::decrypt_answer(&demo_auth_key(), &answer).map_err(|e| e.to_string())?;
+                let answer: serde_json::Value =
+                    serde_json::from_slice(&plaintext).map_err(|e| e.to_string())?;
+                ensure(answer["received"]["merchantRequestId"] == "demo-1", || {
+                    format!("{round}: the bank did not read the body")
+                })?;
+                if round == "first" {
+                    // The bank ends the session; the next one has a new serverPublic.
+                    emulator.end_session();
+                }
+            }
+            let again = emulator.authorizations() - before;
+            ensure(again == 1, || format!("{again} re-authorizations"))?;
+            Ok("bank read it; session ended: 1 re-auth, re-encrypted to new key".to_owned())
         })
         .await;
 
