@@ -174,6 +174,17 @@ pub fn parse_base_url(
             ),
         )
     })?;
+    // Checked first: these parts may hold secrets, and are never shown.
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(AuthError::config(
+            provider,
+            "the base URL must not carry a query, a fragment or user information",
+        ));
+    }
     let loopback = match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -192,19 +203,15 @@ pub fn parse_base_url(
             }
             PlainHttp::Allowed => "an http(s) URL with a host",
         };
+        // Only the scheme and host are shown: a URL typed without a scheme (`user:pw@host`)
+        // parses as scheme `user` with everything else in the path.
         return Err(AuthError::config(
             provider,
-            format!("the base URL `{url}` must be {rule}"),
-        ));
-    }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(AuthError::config(
-            provider,
-            "the base URL must not carry a query, a fragment or user information",
+            format!(
+                "the base URL (scheme `{}`, host `{}`) must be {rule}",
+                url.scheme(),
+                url.host_str().unwrap_or("none")
+            ),
         ));
     }
     if !url.path().ends_with('/') {
@@ -248,6 +255,20 @@ mod tests {
         ] {
             let error = parse(bad, Allowed).unwrap_err().to_string();
             assert!(!error.contains("pw@"), "{error}");
+        }
+        // A URL refused for its scheme is named in the error: never with what it carries.
+        for bad in [
+            "ftp://user:pw-secret@h.example",
+            "http://user:pw-secret@api.example",
+            "http://api.example/?token=pw-secret",
+            "http://api.example/#pw-secret",
+            "user:pw-secret@h.example",
+            "h.example/pw-secret",
+        ] {
+            for plain_http in [LoopbackOnly, Allowed] {
+                let error = parse(bad, plain_http).unwrap_err().to_string();
+                assert!(!error.contains("pw-secret"), "{error}");
+            }
         }
     }
 }

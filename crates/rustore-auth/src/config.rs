@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::HttpSettings;
+use auth_core::http::{HttpSettings, PlainHttp, parse_base_url};
 use auth_core::{AuthError, SecretString};
-use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{KeyError, PROVIDER};
@@ -231,32 +230,10 @@ fn read_key_file(path: &std::path::Path) -> Result<Zeroizing<String>, KeyError> 
     }
 }
 
+/// The shared base-URL rule (https; plain http only to loopback; no user information, query or
+/// fragment), kept without the trailing slash so paths append to it.
 fn validate_base_url(raw: &str) -> Result<String, AuthError> {
-    let invalid = |what: &str| AuthError::config(PROVIDER, format!("base_url {what}"));
-    let url = Url::parse(raw.trim())
-        .map_err(|_| invalid("is not a URL (expected e.g. https://public-api.rustore.ru)"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(invalid("has no host")),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(invalid(
-                "must use https:// (plain http:// is allowed only for a loopback emulator)",
-            ));
-        }
-        _ => return Err(invalid("must start with https://")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not carry a user name or password"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("must not have a query (?...) or fragment (#...)"));
-    }
+    let url = parse_base_url(PROVIDER, raw, PlainHttp::LoopbackOnly)?;
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
@@ -309,7 +286,7 @@ mod tests {
             "https://public-api.rustore.ru/?x=1",
         ] {
             let error = validate_base_url(bad).unwrap_err().to_string();
-            assert!(error.contains("base_url"), "{error}");
+            assert!(error.contains("base URL"), "{error}");
             assert!(!error.contains("secret"), "{error}");
         }
     }
