@@ -47,6 +47,7 @@ const EVOTOR_SERVICE_TOKEN: &str = "CANARY-evotor-service-token-7f3a";
 const EVOTOR_WRONG_SERVICE_TOKEN: &str = "CANARY-evotor-wrong-service-token-7f3a";
 const EVOTOR_BASIC_PASSWORD: &str = "CANARY-evotor-basic-password-7f3a";
 const REDIS_PASSWORD: &str = "CANARY-redis-password-7f3a";
+const URL_SECRET: &str = "CANARY-url-secret-7f3a";
 
 /// Alliance's private key material can only be planted as a key: `d` of 64 base64url
 /// characters that does not belong to the demo key's public part.
@@ -86,6 +87,7 @@ fn canaries() -> Vec<String> {
         EVOTOR_WRONG_SERVICE_TOKEN,
         EVOTOR_BASIC_PASSWORD,
         REDIS_PASSWORD,
+        URL_SECRET,
     ]
     .map(str::to_owned)
     .to_vec();
@@ -742,6 +744,102 @@ async fn evotor(shown: &mut Exhibits, folder: &Path) {
     let _ = served.await;
 }
 
+/// Base URLs that carry a secret (user information, a query, a fragment, or all of it typed
+/// without a scheme) are refused by every provider, library and command line, without showing it.
+async fn base_urls(shown: &mut Exhibits, folder: &Path) {
+    let urls = [
+        format!("http://user:{URL_SECRET}@api.example"),
+        format!("https://user:{URL_SECRET}@api.example"),
+        format!("ftp://user:{URL_SECRET}@api.example"),
+        format!("user:{URL_SECRET}@api.example"),
+        format!("http://api.example/?token={URL_SECRET}"),
+        format!("https://api.example/#{URL_SECRET}"),
+    ];
+    for url in &urls {
+        let kontur = KonturConfig::builder()
+            .base_url(url.as_str())
+            .api_client_id(DEMO_CLIENT_ID)
+            .login("sweep@example.com")
+            .password(SecretString::from(KONTUR_PASSWORD))
+            .build()
+            .unwrap_err();
+        shown.error("a Kontur base URL with a secret", &kontur);
+        let rustore = RustoreConfig::builder()
+            .base_url(url.as_str())
+            .key_id("1")
+            .private_key(SecretString::from(RUSTORE_KEY))
+            .build()
+            .unwrap_err();
+        shown.error("a RuStore base URL with a secret", &rustore);
+        let alliance = AllianceConfig::builder()
+            .base_url(url.as_str())
+            .service_code("a51e68aa-c6fa-11ed-afa1-0242ac120005")
+            .authorization_key(MerchantKey::from_jwk(DEMO_AUTH_KEY).unwrap())
+            .build()
+            .unwrap_err();
+        shown.error("an Alliance base URL with a secret", &alliance);
+        let evotor = EvotorConfig::builder()
+            .base_url(url.as_str())
+            .build()
+            .unwrap_err();
+        shown.error("an Evotor base URL with a secret", &evotor);
+        let waves = WavesConfig::builder()
+            .auth_url(url.as_str())
+            .login("sweep")
+            .password(SecretString::from(WAVES_PASSWORD))
+            .build()
+            .unwrap_err();
+        shown.error("a Waves auth URL with a secret", &waves);
+    }
+    let cache = folder.join("cli-urls");
+    let runs: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "kontur",
+            vec![
+                ("KONTUR_API_CLIENT_ID", DEMO_CLIENT_ID),
+                ("KONTUR_LOGIN", "sweep@example.com"),
+                ("KONTUR_PASSWORD", KONTUR_PASSWORD),
+            ],
+        ),
+        (
+            "rustore",
+            vec![
+                ("RUSTORE_KEY_ID", "1"),
+                ("RUSTORE_PRIVATE_KEY", RUSTORE_KEY),
+            ],
+        ),
+        (
+            "alliance",
+            vec![
+                (
+                    "ALLIANCE_SERVICE_CODE",
+                    "a51e68aa-c6fa-11ed-afa1-0242ac120005",
+                ),
+                ("ALLIANCE_AUTH_KEY", DEMO_AUTH_KEY),
+            ],
+        ),
+        (
+            "waves",
+            vec![("WAVES_LOGIN", "sweep"), ("WAVES_PASSWORD", WAVES_PASSWORD)],
+        ),
+        ("evotor", vec![("EVOTOR_TOKEN", EVOTOR_CLOUD_TOKEN)]),
+    ];
+    let url = &urls[0];
+    for (provider, mut env) in runs {
+        let variable = match provider {
+            "waves" => "WAVES_AUTH_URL".to_owned(),
+            other => format!("{}_BASE_URL", other.to_uppercase()),
+        };
+        env.push((variable.as_str(), url.as_str()));
+        let output = run(propusk(&cache, &[provider, "token"], &env)).await;
+        assert!(!output.status.success(), "{provider} took the URL");
+        shown.output(
+            &format!("propusk {provider} token, base URL with a secret"),
+            &output,
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_planted_secret_shows_up_anywhere() {
     let logs = Captured::default();
@@ -763,6 +861,7 @@ async fn no_planted_secret_shows_up_anywhere() {
     alliance(&mut shown, folder.path()).await;
     waves(&mut shown, folder.path()).await;
     evotor(&mut shown, folder.path()).await;
+    base_urls(&mut shown, folder.path()).await;
     shown.folder("the stores and cache folders", folder.path());
 
     let captured = logs.text();
