@@ -16,8 +16,9 @@ use alliance_auth::testkit::{
 use alliance_auth::{AllianceConfig, AllianceSource};
 use auth_core::store::FileStore;
 use auth_core::testkit::faults::{
-    SERVER_TOKEN, assert_classified, assert_credentials_stay_home, assert_oversized_refused,
-    assert_token_endpoints_follow_no_redirect, impatient, short_timeout, stored_token,
+    SERVER_TOKEN, assert_classified, assert_client_keeps_credentials_home,
+    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
+    assert_transport_faults_are_transient, impatient, short_timeout, stored_token,
     transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
@@ -62,19 +63,7 @@ async fn authorize_errors(url: String) -> Vec<AuthError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_at_authorize_are_transient_transport_errors() {
-    for (case, misbehaviour) in transport_faults() {
-        let server = HostileServer::start(misbehaviour);
-        let error = AllianceSource::new(config_at(&server.url()))
-            .authorize()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, AuthError::Transport { .. }),
-            "{case}: {error:?}"
-        );
-        check(&error, true, case);
-        assert_eq!(server.connections(), 1, "{case}");
-    }
+    assert_transport_faults_are_transient(authorize_errors, &[&private_scalar()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,15 +281,7 @@ async fn the_session_headers_never_follow_a_redirect_to_another_origin() {
     ))))
     .unwrap();
     for header in ["x-device_id", "x-refresh_token"] {
-        assert_credentials_stay_home(header, |home| {
-            let request = client
-                .request(http::Method::POST, format!("{home}/go"))
-                .body("payload")
-                .build()
-                .unwrap();
-            client.send(request)
-        })
-        .await;
+        assert_client_keeps_credentials_home(&client, header).await;
     }
 }
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use auth_core::store::FileStore;
 use auth_core::testkit::faults::{
-    assert_classified, assert_credentials_stay_home, assert_oversized_refused,
-    assert_token_endpoints_follow_no_redirect, impatient, short_timeout, stored_token,
-    transport_faults,
+    assert_classified, assert_client_keeps_credentials_home, assert_oversized_refused,
+    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient, impatient,
+    short_timeout, stored_token, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
@@ -69,26 +69,7 @@ async fn token_errors(url: String) -> Vec<AuthError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_at_the_token_endpoints_are_transient_transport_errors() {
-    for (case, misbehaviour) in transport_faults() {
-        let server = HostileServer::start(misbehaviour);
-        let url = format!("{}/", server.url());
-        let error = KonturSource::new(config_at(&url))
-            .authenticate()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, AuthError::Transport { .. }),
-            "{case}: {error:?}"
-        );
-        check(&error, true, case);
-        let error = oidc_at(&url).acquire(None).await.unwrap_err();
-        assert!(
-            matches!(error, AuthError::Transport { .. }),
-            "{case}: {error:?}"
-        );
-        check(&error, true, case);
-        assert_eq!(server.connections(), 2, "{case}");
-    }
+    assert_transport_faults_are_transient(token_errors, &[DEMO_PASSWORD, DEMO_OIDC_SECRET]).await;
 
     // The emulator's slow answer against the short limit.
     let emulator = KonturEmulator::start().await;
@@ -323,15 +304,7 @@ async fn no_credential_header_follows_a_redirect_to_another_origin() {
     ];
     for source in sources {
         let client = AuthClient::new(CredentialCache::builder(source).build()).unwrap();
-        assert_credentials_stay_home("authorization", |home| {
-            let request = client
-                .request(http::Method::POST, format!("{home}/go"))
-                .body("payload")
-                .build()
-                .unwrap();
-            client.send(request)
-        })
-        .await;
+        assert_client_keeps_credentials_home(&client, "authorization").await;
     }
 }
 

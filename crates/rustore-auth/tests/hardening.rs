@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use auth_core::store::FileStore;
 use auth_core::testkit::faults::{
-    SERVER_TOKEN, SHORT_TIMEOUT, assert_classified, assert_credentials_stay_home,
-    assert_oversized_refused, assert_token_endpoints_follow_no_redirect, impatient, stored_token,
-    transport_faults,
+    SERVER_TOKEN, SHORT_TIMEOUT, assert_classified, assert_client_keeps_credentials_home,
+    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
+    assert_transport_faults_are_transient, impatient, stored_token, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
@@ -54,19 +54,7 @@ async fn token_errors(url: String) -> Vec<AuthError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_at_the_token_endpoint_are_transient_transport_errors() {
-    for (case, misbehaviour) in transport_faults() {
-        let server = HostileServer::start(misbehaviour);
-        let error = RustoreSource::new(config_at(&server.url()))
-            .request_token()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, AuthError::Transport { .. }),
-            "{case}: {error:?}"
-        );
-        check(&error, true, case);
-        assert_eq!(server.connections(), 1, "{case}");
-    }
+    assert_transport_faults_are_transient(token_errors, &[key_piece()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,15 +242,7 @@ async fn public_token_never_follows_a_redirect_to_another_origin() {
     let client = RustoreSource::new(config_at(&emulator.base_url()))
         .into_client()
         .unwrap();
-    assert_credentials_stay_home("public-token", |home| {
-        let request = client
-            .request(http::Method::POST, format!("{home}/go"))
-            .body("payload")
-            .build()
-            .unwrap();
-        client.send(request)
-    })
-    .await;
+    assert_client_keeps_credentials_home(&client, "public-token").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{HostileServer, Misbehaviour};
 use crate::http::HttpSettings;
 use crate::store::CredentialStore;
-use crate::{AuthError, ExposeSecret, Identity, RefreshPolicy};
+use crate::{AuthClient, AuthError, ExposeSecret, Identity, RefreshPolicy};
 
 /// Every header any provider authenticates with; none may reach another origin.
 pub const CREDENTIAL_HEADERS: [&str; 7] = [
@@ -84,6 +84,32 @@ pub fn assert_classified(error: &AuthError, transient: bool, case: &str, secrets
     let shown = format!("{error} {error:?}");
     for secret in secrets.iter().chain([&SERVER_TOKEN]) {
         assert!(!shown.contains(secret), "{case}: a secret in {shown}");
+    }
+}
+
+/// For each of [`transport_faults`]: `attempts(url)` asks the token endpoint (or several) of a
+/// server at `url` that misbehaves so; every error it returns is a transient
+/// [`AuthError::Transport`] showing no secret, and each attempt made one connection.
+///
+/// # Panics
+/// When any of that does not hold.
+pub async fn assert_transport_faults_are_transient<F, Fut>(mut attempts: F, secrets: &[&str])
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Vec<AuthError>>,
+{
+    for (case, misbehaviour) in transport_faults() {
+        let server = HostileServer::start(misbehaviour);
+        let errors = attempts(server.url()).await;
+        assert!(!errors.is_empty(), "no attempt was made");
+        for error in &errors {
+            assert!(
+                matches!(error, AuthError::Transport { .. }),
+                "{case}: {error:?}"
+            );
+            assert_classified(error, true, case, secrets);
+        }
+        assert_eq!(server.connections(), errors.len(), "{case}");
     }
 }
 
@@ -162,6 +188,22 @@ where
             );
         }
     }
+}
+
+/// [`assert_credentials_stay_home`] for `client`: a POST with a small body to `<home>/go`.
+///
+/// # Panics
+/// As [`assert_credentials_stay_home`].
+pub async fn assert_client_keeps_credentials_home(client: &AuthClient, header: &str) {
+    assert_credentials_stay_home(header, |home| {
+        let request = client
+            .request(http::Method::POST, format!("{home}/go"))
+            .body("payload")
+            .build()
+            .expect("a POST to a loopback URL builds");
+        client.send(request)
+    })
+    .await;
 }
 
 /// For each of [`REDIRECT_STATUSES`]: `attempts(home)` asks a token endpoint (or several) under
