@@ -10,7 +10,7 @@ use alliance_auth::{AllianceSession, AllianceSource, CardData, CardNumber, jwe, 
 use auth_core::{AuthClient, Credential, CredentialCache, ExposeSecret as _};
 use http::Method;
 
-use super::{Report, ensure, fetch_text};
+use super::{Report, cached_reuse, ensure, fetch_text};
 use crate::common::CliError;
 
 const P: &str = "alliance";
@@ -54,15 +54,11 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
 
     report
         .step(P, "cached reuse (1000 lookups)", auth, async {
-            let first = cache.get().await.map_err(|e| e.to_string())?.generation();
-            for _ in 0..1000 {
-                let generation = cache.get().await.map_err(|e| e.to_string())?.generation();
-                ensure(generation == first, || "the session changed".into())?;
-            }
+            let outcome = cached_reuse(&cache).await?;
             ensure(emulator.authorizations() == 1, || {
                 "the cache authorized again".into()
             })?;
-            Ok("1000 lookups served from the cache".to_owned())
+            Ok(outcome)
         })
         .await;
 

@@ -10,7 +10,7 @@ mod waves;
 
 use std::time::Instant;
 
-use auth_core::AuthClient;
+use auth_core::{AuthClient, CredentialCache};
 
 use crate::common::CliError;
 use report::Report;
@@ -55,4 +55,14 @@ async fn fetch_text(client: &AuthClient, url: &str) -> Result<String, String> {
 async fn fetch(client: &AuthClient, url: &str) -> Result<String, String> {
     let body = fetch_text(client, url).await?;
     Ok(format!("HTTP 200, {} bytes", body.len()))
+}
+
+/// 1000 lookups that must all be the credential the cache holds now (same generation).
+async fn cached_reuse(cache: &CredentialCache) -> Result<String, String> {
+    let first = cache.get().await.map_err(|e| e.to_string())?.generation();
+    for _ in 0..1000 {
+        let generation = cache.get().await.map_err(|e| e.to_string())?.generation();
+        ensure(generation == first, || "the credential changed".into())?;
+    }
+    Ok("1000 lookups served from the cache".to_owned())
 }
