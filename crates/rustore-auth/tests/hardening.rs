@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use auth_core::store::FileStore;
 use auth_core::testkit::faults::{
-    SERVER_TOKEN, SHORT_TIMEOUT, assert_classified, assert_client_keeps_credentials_home,
-    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
-    assert_transport_faults_are_transient, impatient, stored_token, transport_faults,
+    SERVER_TOKEN, SHORT_TIMEOUT, assert_answers_classified, assert_classified,
+    assert_client_keeps_credentials_home, assert_oversized_refused,
+    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient,
+    hostile_answers, impatient, stored_token, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
@@ -69,31 +70,7 @@ async fn odd_statuses_and_bodies_at_the_token_endpoint_are_classified() {
     );
     check(&error, true, "500");
 
-    let cases = [
-        (
-            Misbehaviour::answer(502, "text/html", "<html><h1>502 Bad Gateway</h1></html>"),
-            true,
-        ),
-        (
-            Misbehaviour::answer(200, "text/html", "<html><body>Maintenance</body></html>"),
-            false,
-        ),
-        (Misbehaviour::answer(429, "text/plain", "slow down"), true),
-        (Misbehaviour::json(200, ""), false),
-        (
-            Misbehaviour::answer(200, "application/json", vec![0xff, 0xfe]),
-            false,
-        ),
-    ];
-    for (misbehaviour, transient) in cases {
-        let case = format!("{misbehaviour:?}");
-        let server = HostileServer::start(misbehaviour);
-        let error = RustoreSource::new(config_at(&server.url()))
-            .request_token()
-            .await
-            .unwrap_err();
-        check(&error, transient, &case);
-    }
+    assert_answers_classified(hostile_answers(), token_errors, &[key_piece()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

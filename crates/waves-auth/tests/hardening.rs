@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use auth_core::store::{CredentialStore, FileStore};
 use auth_core::testkit::faults::{
-    SERVER_TOKEN, assert_classified, assert_client_keeps_credentials_home,
-    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
-    assert_transport_faults_are_transient, impatient, short_timeout, transport_faults,
+    SERVER_TOKEN, assert_answers_classified, assert_classified,
+    assert_client_keeps_credentials_home, assert_oversized_refused,
+    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient,
+    hostile_answers, impatient, short_timeout, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{
@@ -123,33 +124,17 @@ async fn odd_statuses_and_bodies_at_every_token_endpoint_are_classified() {
         check(&error, true, endpoint);
     }
 
-    let cases = [
-        (
-            Misbehaviour::answer(502, "text/html", "<html><h1>502 Bad Gateway</h1></html>"),
-            true,
-        ),
-        (
-            Misbehaviour::answer(200, "text/html", "<html><body>Maintenance</body></html>"),
-            false,
-        ),
-        (Misbehaviour::answer(429, "text/plain", "slow down"), true),
-        (
-            Misbehaviour::answer(404, "text/plain", "no such path"),
-            false,
-        ),
-        (Misbehaviour::json(200, ""), false),
-        (
-            Misbehaviour::answer(200, "application/json", vec![0xff, 0xfe]),
-            false,
-        ),
-    ];
-    for (misbehaviour, transient) in cases {
-        let case = format!("{misbehaviour:?}");
-        let server = HostileServer::start(misbehaviour);
-        for (endpoint, error) in all_grants(&server.url()).await {
-            check(&error, transient, &format!("{case} at {endpoint}"));
-        }
-    }
+    let mut cases = hostile_answers();
+    cases.push((
+        Misbehaviour::answer(404, "text/plain", "no such path"),
+        false,
+    ));
+    assert_answers_classified(
+        cases,
+        grant_errors,
+        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,52 @@ pub fn assert_classified(error: &AuthError, transient: bool, case: &str, secrets
     }
 }
 
+/// Answers no token endpoint should take, each with whether the error must be transient: a
+/// proxy's 502 page and a 429 (transient); a 200 maintenance page, an empty JSON body and a
+/// body that is not UTF-8 (permanent).
+pub fn hostile_answers() -> Vec<(Misbehaviour, bool)> {
+    vec![
+        (
+            Misbehaviour::answer(502, "text/html", "<html><h1>502 Bad Gateway</h1></html>"),
+            true,
+        ),
+        (
+            Misbehaviour::answer(200, "text/html", "<html><body>Maintenance</body></html>"),
+            false,
+        ),
+        (Misbehaviour::answer(429, "text/plain", "slow down"), true),
+        (Misbehaviour::json(200, ""), false),
+        (
+            Misbehaviour::answer(200, "application/json", vec![0xff, 0xfe]),
+            false,
+        ),
+    ]
+}
+
+/// For each `(answer, transient)` of `cases`: `attempts(url)` asks the token endpoint (or
+/// several) of a server at `url` that answers so; every error passes [`assert_classified`].
+///
+/// # Panics
+/// When any error does not.
+pub async fn assert_answers_classified<F, Fut>(
+    cases: Vec<(Misbehaviour, bool)>,
+    mut attempts: F,
+    secrets: &[&str],
+) where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Vec<AuthError>>,
+{
+    for (misbehaviour, transient) in cases {
+        let case = format!("{misbehaviour:?}");
+        let server = HostileServer::start(misbehaviour);
+        let errors = attempts(server.url()).await;
+        assert!(!errors.is_empty(), "no attempt was made");
+        for error in &errors {
+            assert_classified(error, transient, &case, secrets);
+        }
+    }
+}
+
 /// For each of [`transport_faults`]: `attempts(url)` asks the token endpoint (or several) of a
 /// server at `url` that misbehaves so; every error it returns is a transient
 /// [`AuthError::Transport`] showing no secret, and each attempt made one connection.
