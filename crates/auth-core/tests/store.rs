@@ -6,16 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::store::{CredentialStore, FileStore, MemoryStore};
-use auth_core::{CredentialCache, Identity, RefreshPolicy};
-use common::ScriptedSource;
+use auth_core::Identity;
+use common::{ScriptedSource, cache_over};
 use secrecy::ExposeSecret;
-
-fn cache_over(source: &Arc<ScriptedSource>, store: Arc<dyn CredentialStore>) -> CredentialCache {
-    CredentialCache::builder(source.clone())
-        .policy(RefreshPolicy::default())
-        .store(store)
-        .build()
-}
 
 #[tokio::test]
 async fn a_second_cache_on_the_same_folder_reuses_the_credential() {

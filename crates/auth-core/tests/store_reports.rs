@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use auth_core::store::{CredentialStore, FileStore};
-use auth_core::{CredentialCache, Identity, RefreshPolicy};
-use common::ScriptedSource;
+use auth_core::Identity;
+use common::{ScriptedSource, cache_over};
 use secrecy::ExposeSecret;
 
 #[derive(Clone, Default)]
@@ -57,13 +57,6 @@ fn lines_with(needle: &str) -> Vec<String> {
         .filter(|line| line.contains(needle))
         .map(str::to_owned)
         .collect()
-}
-
-fn cache_over(source: &Arc<ScriptedSource>, store: Arc<dyn CredentialStore>) -> CredentialCache {
-    CredentialCache::builder(source.clone())
-        .policy(RefreshPolicy::default())
-        .store(store)
-        .build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

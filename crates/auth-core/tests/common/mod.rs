@@ -3,11 +3,15 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use auth_core::{AuthError, Credential, CredentialSource, Identity, SecretString, async_trait};
+use auth_core::store::CredentialStore;
+use auth_core::{
+    AuthError, Credential, CredentialCache, CredentialSource, Identity, RefreshPolicy,
+    SecretString, async_trait,
+};
 
 /// Hands out `token-N` credentials living `lifetime`, or the scripted errors first.
 pub struct ScriptedSource {
@@ -78,4 +82,15 @@ impl CredentialSource for ScriptedSource {
             &format!("Bearer token-{n}"),
         )
     }
+}
+
+/// A cache over `source` with the default policy, keeping its credentials in `store`.
+pub fn cache_over(
+    source: &Arc<ScriptedSource>,
+    store: Arc<dyn CredentialStore>,
+) -> CredentialCache {
+    CredentialCache::builder(source.clone())
+        .policy(RefreshPolicy::default())
+        .store(store)
+        .build()
 }
