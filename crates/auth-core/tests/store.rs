@@ -5,8 +5,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::store::{CredentialStore, FileStore, MemoryStore};
 use auth_core::Identity;
+use auth_core::store::{CredentialStore, FileStore, MemoryStore};
 use common::{ScriptedSource, cache_over};
 use secrecy::ExposeSecret;
 

@@ -12,8 +12,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use auth_core::store::{CredentialStore, FileStore};
 use auth_core::Identity;
+use auth_core::store::{CredentialStore, FileStore};
 use common::{ScriptedSource, cache_over};
 use secrecy::ExposeSecret;
 
