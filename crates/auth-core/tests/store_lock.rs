@@ -287,3 +287,16 @@ async fn an_unusable_stored_entry_never_blocks_a_save() {
         assert_eq!(store.save(&identity, &fresh).await.unwrap(), Saved::Written, "{planted}");
     }
 }
+
+#[tokio::test]
+async fn a_valid_credential_keeps_being_served_when_redis_goes_away() {
+    let redis = RedisServer::start();
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(3600)));
+    let cache = cache_over(&source, Arc::new(RedisStore::open(redis.url()).unwrap()));
+    let first = cache.get().await.unwrap();
+    drop(redis);
+    for _ in 0..100 {
+        assert!(cache.get().await.unwrap().same_token(&first));
+    }
+    assert_eq!(source.calls(), 1);
+}
