@@ -89,6 +89,9 @@ enum Waited {
     Unlocked,
 }
 
+/// A waiter gives up after this many leases of a holder that keeps renewing (a holder that stops
+/// renewing loses the lock within one lease): 2, so 60 s with the default 30 s lease.
+const LOCK_WAIT_LEASES: u32 = 2;
 /// The first pause between two looks at a held lock; doubling up to [`LOCK_POLL_MAX`].
 const LOCK_POLL_FIRST: Duration = Duration::from_millis(20);
 /// The longest pause between two looks at a held lock (plus up to 20 ms of jitter).
@@ -468,7 +471,8 @@ impl Inner {
 
     /// Takes the store's lock, polling the store while another holds it (a holder's saved
     /// credential is taken at once, without waiting for its release). Bounded by the lease: a
-    /// holder that stops renewing loses the lock within it. Polling, not keyspace
+    /// holder that stops renewing loses the lock within it, and a waiter gives up after
+    /// [`LOCK_WAIT_LEASES`] leases of one that keeps renewing. Polling, not keyspace
     /// notifications: those need `notify-keyspace-events` set on the server, which managed
     /// Redis services often forbid, and a file store has none.
     async fn wait_for_lock(
@@ -478,6 +482,7 @@ impl Inner {
         known: &mut Known,
     ) -> Result<Waited, AuthError> {
         let mut poll = LOCK_POLL_FIRST;
+        let give_up = Instant::now() + store.lease() * LOCK_WAIT_LEASES;
         loop {
             match store.try_lock(identity).await? {
                 LockAttempt::Taken(lock) => return Ok(Waited::Locked(lock)),
@@ -492,6 +497,13 @@ impl Inner {
                         identity.provider()
                     )));
                 }
+            }
+            if Instant::now() >= give_up {
+                return Err(AuthError::store_connection(format!(
+                    "the store's {} acquisition lock has been held by another process for {} s (it keeps renewing it) with no credential saved; try again later",
+                    identity.provider(),
+                    (store.lease() * LOCK_WAIT_LEASES).as_secs()
+                )));
             }
             tokio::time::sleep(poll + Duration::from_millis(fastrand::u64(0..20))).await;
             poll = (poll * 2).min(LOCK_POLL_MAX);

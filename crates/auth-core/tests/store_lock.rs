@@ -300,3 +300,23 @@ async fn a_valid_credential_keeps_being_served_when_redis_goes_away() {
     }
     assert_eq!(source.calls(), 1);
 }
+
+#[tokio::test]
+async fn a_waiter_gives_up_on_a_holder_that_keeps_renewing_after_two_leases() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileStore::new(folder.path()).with_lease(Duration::from_millis(300)));
+    let LockAttempt::Taken(held) = store.try_lock(&identity()).await.unwrap() else {
+        panic!("the lock is free");
+    };
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(3600)));
+    let started = std::time::Instant::now();
+    let error = cache_over(&source, store.clone()).get().await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(error.to_string().contains("keeps renewing"), "{error}");
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    assert_eq!(source.calls(), 0, "the holder's lock was respected");
+    held.release().await;
+}
