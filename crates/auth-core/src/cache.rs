@@ -423,7 +423,10 @@ impl Inner {
             Ok(refused) => {
                 // We lost the lock (a stall past the lease) or a newer credential is stored:
                 // the store's is the fleet's; take it if it is usable, else keep ours unsaved.
-                tracing::warn!(?refused, "the store kept another credential than the new one");
+                tracing::warn!(
+                    ?refused,
+                    "the store kept another credential than the new one"
+                );
                 if let Some(stored) = self.reuse_stored(store, identity, &mut known).await {
                     return Ok(stored);
                 }
@@ -450,8 +453,14 @@ impl Inner {
                 return None;
             }
         };
-        let is_rejected = known.rejected.as_ref().is_some_and(|r| r.same_token(&stored));
-        let is_ours = known.previous.as_ref().is_some_and(|p| p.same_token(&stored));
+        let is_rejected = known
+            .rejected
+            .as_ref()
+            .is_some_and(|r| r.same_token(&stored));
+        let is_ours = known
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.same_token(&stored));
         let is_newer = known
             .previous
             .as_ref()

@@ -83,7 +83,11 @@ async fn while_backing_off_callers_get_the_last_error_at_once_and_the_retry_wait
     let started = tokio::time::Instant::now();
     let again = cache.get().await.unwrap_err();
     assert!(again.is_transient(), "{again}");
-    assert_eq!(started.elapsed(), Duration::ZERO, "no wait for the next attempt");
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "no wait for the next attempt"
+    );
     assert_eq!(source.calls(), 1, "the backoff holds the provider off");
     tokio::time::advance(Duration::from_millis(1001)).await;
     assert_eq!(
@@ -123,11 +127,22 @@ async fn in_an_outage_a_hundred_callers_each_fail_within_a_second_and_attempts_s
     }
     for caller in callers {
         let slowest = caller.await.unwrap();
-        assert!(slowest <= Duration::from_secs(1), "a caller waited {slowest:?}");
+        assert!(
+            slowest <= Duration::from_secs(1),
+            "a caller waited {slowest:?}"
+        );
     }
     // Attempts at 0, 1, 3, 7 and 15 s (backoff 1, 2, 4, 8 s).
-    assert!(source.calls() <= 6, "{} provider calls in 20 s", source.calls());
-    assert!(source.calls() >= 4, "{} provider calls in 20 s", source.calls());
+    assert!(
+        source.calls() <= 6,
+        "{} provider calls in 20 s",
+        source.calls()
+    );
+    assert!(
+        source.calls() >= 4,
+        "{} provider calls in 20 s",
+        source.calls()
+    );
 }
 
 #[tokio::test(start_paused = true)]

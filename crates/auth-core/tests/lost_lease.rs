@@ -59,7 +59,10 @@ async fn a_stalled_holder_never_overwrites(spec: &str, is_locked: impl Fn() -> b
     let stalled = testkit::start_worker("lost_lease_worker", WORKER, spec);
     let started = Instant::now();
     while !is_locked() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the worker never locked");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the worker never locked"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     signal(&stalled, "-STOP");
@@ -68,7 +71,11 @@ async fn a_stalled_holder_never_overwrites(spec: &str, is_locked: impl Fn() -> b
     let mut source = ScriptedSource::new(Duration::from_secs(3600));
     source.prefix = "fresh";
     let fresh = cache(source, spec).get().await.unwrap();
-    assert_eq!(fresh.token().expose_secret(), "fresh-1", "took the lapsed lock");
+    assert_eq!(
+        fresh.token().expose_secret(),
+        "fresh-1",
+        "took the lapsed lock"
+    );
 
     signal(&stalled, "-CONT");
     tokio::task::spawn_blocking(move || testkit::wait_for_workers(vec![stalled]))

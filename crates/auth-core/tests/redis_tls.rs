@@ -66,8 +66,8 @@ async fn rediss_works_with_the_ca_and_refuses_a_wrong_ca_and_a_plain_text_server
     let text = assert_refusal(untrusted.try_lock(&identity).await, "system roots");
     assert!(text.contains("certificate"), "{text}");
 
-    let wrong = RedisStore::open_with_roots(&tls_url(&server), unrelated_ca_pem().as_bytes())
-        .unwrap();
+    let wrong =
+        RedisStore::open_with_roots(&tls_url(&server), unrelated_ca_pem().as_bytes()).unwrap();
     let text = assert_refusal(wrong.try_lock(&identity).await, "wrong CA");
     assert!(text.contains("certificate"), "{text}");
 

@@ -140,7 +140,10 @@ async fn never_older(store: &dyn CredentialStore) {
     let newer = credential("newer", Duration::from_secs(3600));
     let older = credential("older", Duration::from_secs(600));
     assert_eq!(store.save(&identity, &newer).await.unwrap(), Saved::Written);
-    assert_eq!(store.save(&identity, &older).await.unwrap(), Saved::KeptNewer);
+    assert_eq!(
+        store.save(&identity, &older).await.unwrap(),
+        Saved::KeptNewer
+    );
     let LockAttempt::Taken(lock) = store.try_lock(&identity).await.unwrap() else {
         panic!("the lock is free");
     };
@@ -240,7 +243,10 @@ async fn a_redis_lock_whose_key_was_evicted_cannot_write() {
         .query_async(&mut connection)
         .await
         .unwrap();
-    assert!(holder.is_some(), "the stale release left the new lock alone");
+    assert!(
+        holder.is_some(),
+        "the stale release left the new lock alone"
+    );
     fresh.release().await;
     let left: i64 = redis::cmd("EXISTS")
         .arg(second.lock_key(&identity))
@@ -284,7 +290,11 @@ async fn an_unusable_stored_entry_never_blocks_a_save() {
             .await
             .unwrap();
         let fresh = credential("fresh", Duration::from_secs(600));
-        assert_eq!(store.save(&identity, &fresh).await.unwrap(), Saved::Written, "{planted}");
+        assert_eq!(
+            store.save(&identity, &fresh).await.unwrap(),
+            Saved::Written,
+            "{planted}"
+        );
     }
 }
 

@@ -136,8 +136,20 @@ impl CacheArgs {
 
 /// Schemes that name no folder: a value starting `scheme:` with one of them is a mistyped URL.
 const URL_LIKE_SCHEMES: &[&str] = &[
-    "redis", "rediss", "redis+tls", "unix", "tcp", "http", "https", "file", "postgres",
-    "postgresql", "memcached", "valkey", "sentinel", "redis-sentinel",
+    "redis",
+    "rediss",
+    "redis+tls",
+    "unix",
+    "tcp",
+    "http",
+    "https",
+    "file",
+    "postgres",
+    "postgresql",
+    "memcached",
+    "valkey",
+    "sentinel",
+    "redis-sentinel",
 ];
 
 /// The store `--store` / `PROPUSK_STORE` names: a `redis://` or `rediss://` URL (with

@@ -59,7 +59,12 @@ fn commands(redis: &RedisServer) -> BTreeMap<String, u64> {
     info.lines()
         .filter_map(|line| {
             let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = stats.strip_prefix("calls=")?.split(',').next()?.parse().ok()?;
+            let calls = stats
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
             Some((name.to_owned(), calls))
         })
         .collect()
@@ -188,15 +193,30 @@ async fn mistyped_store_urls_are_configuration_errors_that_create_no_folder() {
         (format!("redis:/:{CANARY}@127.0.0.1:6379"), "mistyped URL"),
         (format!("redis:{CANARY}@127.0.0.1"), "mistyped URL"),
         (format!("rediss:/:{CANARY}@cache.example"), "mistyped URL"),
-        (format!("http://user:{CANARY}@127.0.0.1/"), "`http://` is not a credential store"),
-        (format!("postgres://user:{CANARY}@127.0.0.1/db"), "`postgres://` is not a credential store"),
+        (
+            format!("http://user:{CANARY}@127.0.0.1/"),
+            "`http://` is not a credential store",
+        ),
+        (
+            format!("postgres://user:{CANARY}@127.0.0.1/db"),
+            "`postgres://` is not a credential store",
+        ),
         (format!("redis://:{CANARY}@"), "not valid"),
     ] {
         let mut command = kontur(&emulator, cache.path(), &store);
         command.current_dir(workdir.path());
         let output = run(command).await;
-        assert_eq!(output.status.code(), Some(2), "{store}: {}", text(&output.stderr));
-        assert!(text(&output.stderr).contains(says), "{}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{store}: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            text(&output.stderr).contains(says),
+            "{}",
+            text(&output.stderr)
+        );
         assert_eq!(text(&output.stderr).lines().count(), 1);
         no_canary(&output, "a mistyped store");
         assert_eq!(
@@ -214,11 +234,14 @@ async fn rediss_works_with_its_ca_file_and_a_wrong_ca_or_a_plain_text_server_is_
     let certificates = tempfile::tempdir().unwrap();
     let files = make_tls_files(certificates.path());
     let acl = format!(">{CANARY}");
-    let args = ["--user", "default", "off", "--user", "fleet", "on", &acl, "~*", "+@all"];
+    let args = [
+        "--user", "default", "off", "--user", "fleet", "on", &acl, "~*", "+@all",
+    ];
     let tls = RedisServer::start_tls(&files, &args);
     let plain = RedisServer::start_with_args(&args);
     let emulator = KonturEmulator::start().await;
-    let url = |server: &RedisServer| format!("rediss://fleet:{CANARY}@127.0.0.1:{}/", server.port());
+    let url =
+        |server: &RedisServer| format!("rediss://fleet:{CANARY}@127.0.0.1:{}/", server.port());
     let wrong_ca = certificates.path().join("wrong-ca.pem");
     std::fs::write(&wrong_ca, unrelated_ca_pem()).unwrap();
 
@@ -243,7 +266,12 @@ async fn rediss_works_with_its_ca_file_and_a_wrong_ca_or_a_plain_text_server_is_
         let mut command = kontur(&emulator, cache.path(), &url(server));
         command.env("PROPUSK_STORE_CA_FILE", ca);
         let output = run(command).await;
-        assert_eq!(output.status.code(), Some(4), "{case}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(4),
+            "{case}: {}",
+            text(&output.stderr)
+        );
         let stderr = text(&output.stderr);
         assert!(stderr.contains("Redis"), "{case}: {stderr}");
         assert!(output.stdout.is_empty(), "{case}");
@@ -254,8 +282,16 @@ async fn rediss_works_with_its_ca_file_and_a_wrong_ca_or_a_plain_text_server_is_
     let mut command = kontur(&emulator, cache.path(), &url(&tls));
     command.env("PROPUSK_STORE_CA_FILE", &wrong_ca);
     let output = run(command).await;
-    assert!(stderr_of(&output).contains("certificate"), "{}", stderr_of(&output));
-    assert_eq!(emulator.authentications(), 1, "no refused store led to a login");
+    assert!(
+        stderr_of(&output).contains("certificate"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(
+        emulator.authentications(),
+        1,
+        "no refused store led to a login"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,7 +330,10 @@ async fn with_redis_down_kontur_acquires_without_the_lock_and_waves_and_alliance
         .args(["alliance", "token"])
         .env_clear()
         .env("ALLIANCE_BASE_URL", alliance.base_url())
-        .env("ALLIANCE_SERVICE_CODE", alliance_auth::testkit::DEMO_SERVICE_CODE)
+        .env(
+            "ALLIANCE_SERVICE_CODE",
+            alliance_auth::testkit::DEMO_SERVICE_CODE,
+        )
         .env("ALLIANCE_AUTH_KEY", alliance_auth::testkit::DEMO_AUTH_KEY)
         .env("PROPUSK_CACHE_DIR", cache.path())
         .env("PROPUSK_STORE", &down);

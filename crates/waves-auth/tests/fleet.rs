@@ -93,19 +93,28 @@ async fn with_redis_down_oauth_refuses_and_an_api_key_is_served() {
         .password(secrecy::SecretString::from(DEMO_PASSWORD))
         .build()
         .unwrap();
-    let oauth = WavesSource::new(config).into_cache_builder().store(down()).build();
+    let oauth = WavesSource::new(config)
+        .into_cache_builder()
+        .store(down())
+        .build();
     let error = oauth.get().await.unwrap_err();
     assert!(
         matches!(error, auth_core::AuthError::StoreConnection { .. }),
         "{error:?}"
     );
-    assert!(error.to_string().contains("waves does not acquire"), "{error}");
+    assert!(
+        error.to_string().contains("waves does not acquire"),
+        "{error}"
+    );
     assert_eq!(emulator.logins(), 0);
 
     let key = waves_auth::WavesConfig::api_key(secrecy::SecretString::from(
         waves_auth::testkit::DEMO_API_KEY,
     ))
     .unwrap();
-    let api_key = WavesSource::new(key).into_cache_builder().store(down()).build();
+    let api_key = WavesSource::new(key)
+        .into_cache_builder()
+        .store(down())
+        .build();
     api_key.get().await.unwrap();
 }

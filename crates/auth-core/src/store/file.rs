@@ -252,12 +252,19 @@ impl FileStore {
         let bytes = fs::read(self.path_for(identity)).ok()?;
         let entry = serde_json::from_slice::<PersistedCredential>(&bytes).ok()?;
         let expiry = entry.expires_at_ms;
-        entry.into_credential(identity.provider()).ok().map(|_| expiry)
+        entry
+            .into_credential(identity.provider())
+            .ok()
+            .map(|_| expiry)
     }
 
     /// Writes `credential` unless the stored one expires later; call inside the lease critical
     /// section so the check and the write are one step for every process.
-    fn write_unless_older(&self, identity: &Identity, credential: &Credential) -> io::Result<Saved> {
+    fn write_unless_older(
+        &self,
+        identity: &Identity,
+        credential: &Credential,
+    ) -> io::Result<Saved> {
         let stored = self.stored_expiry_ms(identity);
         if !super::may_replace(stored, expires_at_ms(credential)) {
             return Ok(Saved::KeptNewer);

@@ -102,7 +102,11 @@ struct MemoryLease {
 impl LockGuard for MemoryLease {
     async fn release(self: Box<Self>) {
         let mut state = lock_state(&self.state);
-        if state.locks.get(&self.key).is_some_and(|(h, _)| *h == self.holder) {
+        if state
+            .locks
+            .get(&self.key)
+            .is_some_and(|(h, _)| *h == self.holder)
+        {
             state.locks.remove(&self.key);
         }
     }

@@ -183,7 +183,8 @@ impl RedisStore {
     /// an inline `PING` with a RESP reply.
     async fn answers_in_plain_text(&self) -> bool {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let redis::ConnectionAddr::TcpTls { host, port, .. } = self.client.get_connection_info().addr()
+        let redis::ConnectionAddr::TcpTls { host, port, .. } =
+            self.client.get_connection_info().addr()
         else {
             return false;
         };
