@@ -47,9 +47,10 @@ async fn lost_lease_worker() {
     assert_eq!(credential.token().expose_secret(), "fresh-1");
 }
 
+/// Sends `name` (`-STOP`, `-CONT`) to `child` with the shell's own `kill` (no procps needed).
 fn signal(child: &std::process::Child, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &child.id().to_string()])
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill {name} {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success(), "kill {name}");

@@ -137,6 +137,7 @@ async fn eight_runs_started_together_on_an_empty_redis_authenticate_once_and_fin
     .await
     .unwrap();
     let took = started.elapsed();
+    eprintln!("eight runs with a {answer_time:?} answer: the last finished after {took:?}");
     for output in &outputs {
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert_eq!(output.stdout, outputs[0].stdout);
