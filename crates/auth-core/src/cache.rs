@@ -38,7 +38,8 @@ type Acquisition = Shared<BoxFuture<'static, Result<Arc<Credential>, AuthError>>
 ///   credential while one background task refreshes it; only a caller with no valid credential
 ///   waits for the provider. A transient refresh failure keeps the old credential in service.
 /// - **Backoff, failing fast**: after a failure the next attempt waits, 1 s doubling to 60 s by
-///   default; meanwhile a caller with no valid credential gets the last error at once.
+///   default; meanwhile a caller with no valid credential gets the last error at once (it waits
+///   only for an attempt due within 100 ms).
 /// - **Rejection by generation**: [`invalidate`](Self::invalidate) names the generation that was
 ///   rejected, so a thousand concurrent 401s cause one re-authentication.
 /// - **Store**: with a [`CredentialStore`], a usable stored credential is reused without any
@@ -88,6 +89,10 @@ enum Waited {
     /// The store is unavailable and the source may acquire without its lock.
     Unlocked,
 }
+
+/// While backing off, a caller with nothing valid waits for the next attempt only when it is due
+/// this soon (100 ms); otherwise it gets the last error at once.
+const WAIT_FOR_RETRY_WITHIN: Duration = Duration::from_millis(100);
 
 /// A waiter gives up after this many leases of a holder that keeps renewing (a holder that stops
 /// renewing loses the lock within one lease): 2, so 60 s with the default 30 s lease.
@@ -285,13 +290,16 @@ impl CredentialCache {
                         return Ok(Arc::clone(&entry.credential));
                     }
                     // Fail fast while backing off: the last error now, not after the next
-                    // attempt; the attempts themselves stay spaced by the backoff.
-                    if control.next_attempt.is_some_and(|at| at > now)
+                    // attempt (the attempts themselves stay spaced by the backoff), unless that
+                    // attempt is due within `WAIT_FOR_RETRY_WITHIN`.
+                    let wait_until = control.next_attempt.filter(|at| *at > now);
+                    if let Some(at) = wait_until
+                        && at - now > WAIT_FOR_RETRY_WITHIN
                         && let Some(error) = &control.last_error
                     {
                         return Err(error.clone());
                     }
-                    Inner::spawn_acquisition(&self.inner, &mut control)
+                    Inner::spawn_acquisition(&self.inner, &mut control, wait_until)
                 }
             }
         };
@@ -317,13 +325,20 @@ impl Inner {
                 return;
             }
         }
-        drop(Inner::spawn_acquisition(self, &mut control));
+        drop(Inner::spawn_acquisition(self, &mut control, None));
     }
 
-    fn spawn_acquisition(inner: &Arc<Inner>, control: &mut Control) -> Acquisition {
+    fn spawn_acquisition(
+        inner: &Arc<Inner>,
+        control: &mut Control,
+        wait_until: Option<Instant>,
+    ) -> Acquisition {
         let task_inner = Arc::clone(inner);
         let handle = tokio::spawn(async move {
             let _clear = ClearInflight(Arc::clone(&task_inner));
+            if let Some(at) = wait_until {
+                tokio::time::sleep_until(at).await;
+            }
             task_inner.acquire().await
         });
         let provider = inner.source.identity().provider();

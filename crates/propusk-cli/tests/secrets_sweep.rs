@@ -257,8 +257,6 @@ async fn kontur(shown: &mut Exhibits, folder: &Path) {
     ] {
         emulator.inject(KonturEndpoint::Authenticate, failure);
         cache.invalidate(current.generation());
-        // Past the 1 ms backoff: while backing off, a caller gets the last error unasked.
-        tokio::time::sleep(Duration::from_millis(5)).await;
         shown.error("Kontur, hostile server", &cache.get().await.unwrap_err());
     }
     let unusable = builder()
