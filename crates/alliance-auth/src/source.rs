@@ -221,6 +221,11 @@ impl CredentialSource for AllianceSource {
         true
     }
 
+    /// No: a new authorize ends the session another process holds.
+    fn parallel_acquisition_is_safe(&self) -> bool {
+        false
+    }
+
     fn apply(&self, credential: &Credential, _path: &str, headers: &mut HeaderMap) {
         for (name, value) in credential.headers() {
             headers.insert(name.clone(), value.clone());

@@ -2,8 +2,10 @@
 //! serving a still-valid credential when a refresh fails, and exponential backoff.
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
@@ -12,8 +14,8 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::store::CredentialStore;
-use crate::{AuthError, Credential, CredentialSource, RefreshPolicy};
+use crate::store::{CredentialStore, LockAttempt, Saved, StoreLock};
+use crate::{AuthError, Credential, CredentialSource, Identity, RefreshPolicy};
 
 /// The entry is fresh: its refresh time has not come (a timer flips this; no clock read needed).
 const FRESH: u8 = 0;
@@ -35,12 +37,17 @@ type Acquisition = Shared<BoxFuture<'static, Result<Arc<Credential>, AuthError>>
 /// - **Early refresh**: inside the [`RefreshPolicy`] margin, callers keep the still-valid
 ///   credential while one background task refreshes it; only a caller with no valid credential
 ///   waits for the provider. A transient refresh failure keeps the old credential in service.
-/// - **Backoff**: after a failure the next attempt waits, 1 s doubling to 60 s by default; an
-///   error is never cached.
+/// - **Backoff, failing fast**: after a failure the next attempt waits, 1 s doubling to 60 s by
+///   default; meanwhile a caller with no valid credential gets the last error at once (it waits
+///   only for an attempt due within 100 ms).
 /// - **Rejection by generation**: [`invalidate`](Self::invalidate) names the generation that was
 ///   rejected, so a thousand concurrent 401s cause one re-authentication.
-/// - **Store**: with a [`CredentialStore`], a stored credential is reused before asking the
-///   provider, and every new one is saved.
+/// - **Store**: with a [`CredentialStore`], a usable stored credential is reused without any
+///   lock; only a miss takes the store's lock, reads again under it, asks the provider and saves
+///   under the lock (a write the store refuses because the lock was lost is not forced). The
+///   lock is released before the acquisition answers. When the store is unavailable, sources
+///   that say [`parallel_acquisition_is_safe`](CredentialSource::parallel_acquisition_is_safe)
+///   acquire without it; the others fail with the store's error.
 ///
 /// Cloning is cheap and clones share the cache. Needs a Tokio runtime.
 #[derive(Clone)]
@@ -63,8 +70,37 @@ struct Control {
     inflight: Option<Acquisition>,
     failures: u32,
     next_attempt: Option<Instant>,
+    /// The last acquisition's error while backing off: what a caller with nothing valid gets
+    /// at once until the next attempt is due.
+    last_error: Option<AuthError>,
     last_generation: u64,
 }
+
+/// What an acquisition knows of the credentials before it.
+struct Known {
+    rejected: Option<Arc<Credential>>,
+    previous: Option<Arc<Credential>>,
+}
+
+/// How waiting for the store's lock ended.
+enum Waited {
+    Locked(StoreLock),
+    Stored(Arc<Credential>),
+    /// The store is unavailable and the source may acquire without its lock.
+    Unlocked,
+}
+
+/// While backing off, a caller with nothing valid waits for the next attempt only when it is due
+/// this soon (100 ms); otherwise it gets the last error at once.
+const WAIT_FOR_RETRY_WITHIN: Duration = Duration::from_millis(100);
+
+/// A waiter gives up after this many leases of a holder that keeps renewing (a holder that stops
+/// renewing loses the lock within one lease): 2, so 60 s with the default 30 s lease.
+const LOCK_WAIT_LEASES: u32 = 2;
+/// The first pause between two looks at a held lock; doubling up to [`LOCK_POLL_MAX`].
+const LOCK_POLL_FIRST: Duration = Duration::from_millis(20);
+/// The longest pause between two looks at a held lock (plus up to 20 ms of jitter).
+const LOCK_POLL_MAX: Duration = Duration::from_millis(250);
 
 struct Entry {
     credential: Arc<Credential>,
@@ -253,7 +289,16 @@ impl CredentialCache {
                     {
                         return Ok(Arc::clone(&entry.credential));
                     }
+                    // Fail fast while backing off: the last error now, not after the next
+                    // attempt (the attempts themselves stay spaced by the backoff), unless that
+                    // attempt is due within `WAIT_FOR_RETRY_WITHIN`.
                     let wait_until = control.next_attempt.filter(|at| *at > now);
+                    if let Some(at) = wait_until
+                        && at - now > WAIT_FOR_RETRY_WITHIN
+                        && let Some(error) = &control.last_error
+                    {
+                        return Err(error.clone());
+                    }
                     Inner::spawn_acquisition(&self.inner, &mut control, wait_until)
                 }
             }
@@ -321,73 +366,194 @@ impl Inner {
         let span =
             tracing::info_span!("propusk.acquire", provider = identity.provider(), key = %identity);
         async {
-            let current = self.current.load_full();
-            let rejected = current
-                .as_ref()
-                .filter(|e| e.state.load(Ordering::Acquire) == REJECTED)
-                .map(|e| Arc::clone(&e.credential));
-            let mut previous = current.map(|e| Arc::clone(&e.credential));
-
-            let _lock = match &self.store {
-                Some(store) => match store.lock(&identity).await {
-                    Ok(lock) => Some(lock),
-                    Err(error) => {
-                        tracing::warn!(%error, "could not take the store lock; acquiring without it");
-                        None
-                    }
-                },
-                None => None,
-            };
-
-            if let Some(store) = &self.store {
-                match store.load(&identity).await {
-                    Ok(Some(stored)) => {
-                        let is_rejected = rejected.as_ref().is_some_and(|r| r.same_token(&stored));
-                        let is_ours = previous.as_ref().is_some_and(|p| p.same_token(&stored));
-                        let is_newer = previous
-                            .as_ref()
-                            .is_none_or(|p| stored.expires_at() >= p.expires_at());
-                        let lasts = stored.remaining() > self.policy.margin;
-                        if !is_rejected && !is_ours && is_newer && lasts {
-                            tracing::debug!("reusing the stored credential");
-                            self.store_hits.fetch_add(1, Ordering::Relaxed);
-                            return Ok(self.install(stored));
-                        }
-                        if !is_ours && is_newer {
-                            // Newer provider state (a rotated refresh token) lives in the store.
-                            previous = Some(Arc::new(stored));
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "credential store unreadable; asking the provider");
-                    }
-                }
+            let result = self.acquire_with_store(&identity).await;
+            if let Err(error) = &result {
+                let mut control = self.lock_control();
+                control.failures = control.failures.saturating_add(1);
+                let wait = self.policy.backoff(control.failures);
+                control.next_attempt = Some(Instant::now() + wait);
+                control.last_error = Some(error.clone());
+                tracing::warn!(%error, transient = error.is_transient(), retry_in_ms = wait.as_millis() as u64, "acquisition failed");
             }
-
-            self.acquisitions.fetch_add(1, Ordering::Relaxed);
-            match self.source.acquire(previous.as_deref()).await {
-                Ok(credential) => {
-                    if let Some(store) = &self.store
-                        && let Err(error) = store.save(&identity, &credential).await
-                    {
-                        tracing::warn!(%error, "could not save the new credential");
-                    }
-                    tracing::debug!(remaining_s = credential.remaining().as_secs(), "credential acquired");
-                    Ok(self.install(credential))
-                }
-                Err(error) => {
-                    let mut control = self.lock_control();
-                    control.failures = control.failures.saturating_add(1);
-                    let wait = self.policy.backoff(control.failures);
-                    control.next_attempt = Some(Instant::now() + wait);
-                    tracing::warn!(%error, transient = error.is_transient(), retry_in_ms = wait.as_millis() as u64, "acquisition failed");
-                    Err(error)
-                }
-            }
+            result
         }
         .instrument(span)
         .await
+    }
+
+    /// Read first: a usable stored credential is taken without a lock. Only a miss takes the
+    /// store's lock (polling the store meanwhile, so a holder's saved credential is taken at
+    /// once), reads again under it, asks the provider, saves under the lock (fenced), and
+    /// releases the lock before answering, on every path.
+    async fn acquire_with_store(
+        self: &Arc<Self>,
+        identity: &Identity,
+    ) -> Result<Arc<Credential>, AuthError> {
+        let current = self.current.load_full();
+        let mut known = Known {
+            rejected: current
+                .as_ref()
+                .filter(|e| e.state.load(Ordering::Acquire) == REJECTED)
+                .map(|e| Arc::clone(&e.credential)),
+            previous: current.map(|e| Arc::clone(&e.credential)),
+        };
+        let Some(store) = self.store.clone() else {
+            let credential = self.ask_source(known.previous.as_deref()).await?;
+            return Ok(self.install(credential));
+        };
+
+        if let Some(credential) = self.reuse_stored(&*store, identity, &mut known).await {
+            return Ok(credential);
+        }
+        let lock = match self.wait_for_lock(&*store, identity, &mut known).await? {
+            Waited::Stored(credential) => return Ok(credential),
+            Waited::Locked(lock) => lock,
+            Waited::Unlocked => {
+                let credential = self.ask_source(known.previous.as_deref()).await?;
+                if let Err(error) = store.save(identity, &credential).await {
+                    tracing::warn!(%error, "could not save the new credential");
+                }
+                return Ok(self.install(credential));
+            }
+        };
+        let result = self.acquire_locked(&*store, &lock, identity, known).await;
+        lock.release().await;
+        result
+    }
+
+    async fn acquire_locked(
+        self: &Arc<Self>,
+        store: &dyn CredentialStore,
+        lock: &StoreLock,
+        identity: &Identity,
+        mut known: Known,
+    ) -> Result<Arc<Credential>, AuthError> {
+        // Another process may have done the work between our read and our lock.
+        if let Some(credential) = self.reuse_stored(store, identity, &mut known).await {
+            return Ok(credential);
+        }
+        let credential = self.ask_source(known.previous.as_deref()).await?;
+        match store.save_under(lock, identity, &credential).await {
+            Ok(Saved::Written) => {}
+            Ok(refused) => {
+                // We lost the lock (a stall past the lease) or a newer credential is stored:
+                // the store's is the fleet's; take it if it is usable, else keep ours unsaved.
+                tracing::warn!(
+                    ?refused,
+                    "the store kept another credential than the new one"
+                );
+                if let Some(stored) = self.reuse_stored(store, identity, &mut known).await {
+                    return Ok(stored);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not save the new credential"),
+        }
+        Ok(self.install(credential))
+    }
+
+    /// Loads the stored credential and installs it when usable: not the rejected one, not the
+    /// one we hold, not older than ours, and lasting beyond the margin. A newer but unusable one
+    /// becomes `previous` (it may carry a rotated refresh token).
+    async fn reuse_stored(
+        self: &Arc<Self>,
+        store: &dyn CredentialStore,
+        identity: &Identity,
+        known: &mut Known,
+    ) -> Option<Arc<Credential>> {
+        let stored = match store.load(identity).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "credential store unreadable");
+                return None;
+            }
+        };
+        let is_rejected = known
+            .rejected
+            .as_ref()
+            .is_some_and(|r| r.same_token(&stored));
+        let is_ours = known
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.same_token(&stored));
+        let is_newer = known
+            .previous
+            .as_ref()
+            .is_none_or(|p| stored.expires_at() >= p.expires_at());
+        let lasts = stored.remaining() > self.policy.margin;
+        if !is_rejected && !is_ours && is_newer && lasts {
+            tracing::debug!("reusing the stored credential");
+            self.store_hits.fetch_add(1, Ordering::Relaxed);
+            return Some(self.install(stored));
+        }
+        if !is_ours && is_newer {
+            // Newer provider state (a rotated refresh token) lives in the store.
+            known.previous = Some(Arc::new(stored));
+        }
+        None
+    }
+
+    /// Takes the store's lock, polling the store while another holds it (a holder's saved
+    /// credential is taken at once, without waiting for its release). Bounded by the lease: a
+    /// holder that stops renewing loses the lock within it, and a waiter gives up after
+    /// [`LOCK_WAIT_LEASES`] leases of one that keeps renewing. Polling, not keyspace
+    /// notifications: those need `notify-keyspace-events` set on the server, which managed
+    /// Redis services often forbid, and a file store has none.
+    async fn wait_for_lock(
+        self: &Arc<Self>,
+        store: &dyn CredentialStore,
+        identity: &Identity,
+        known: &mut Known,
+    ) -> Result<Waited, AuthError> {
+        let mut poll = LOCK_POLL_FIRST;
+        let give_up = Instant::now() + store.lease() * LOCK_WAIT_LEASES;
+        loop {
+            match store.try_lock(identity).await? {
+                LockAttempt::Taken(lock) => return Ok(Waited::Locked(lock)),
+                LockAttempt::Busy => {}
+                LockAttempt::Unavailable(error) => {
+                    if self.source.parallel_acquisition_is_safe() {
+                        tracing::warn!(%error, "credential store unavailable; acquiring without its lock");
+                        return Ok(Waited::Unlocked);
+                    }
+                    return Err(AuthError::store_connection(format!(
+                        "{error}; {} does not acquire without the store's lock, since parallel acquisitions would knock each other out: retry when the store is back, or run without the shared store",
+                        identity.provider()
+                    )));
+                }
+            }
+            if Instant::now() >= give_up {
+                return Err(AuthError::store_connection(format!(
+                    "the store's {} acquisition lock has been held by another process for {} s (it keeps renewing it) with no credential saved; try again later",
+                    identity.provider(),
+                    (store.lease() * LOCK_WAIT_LEASES).as_secs()
+                )));
+            }
+            tokio::time::sleep(poll + Duration::from_millis(fastrand::u64(0..20))).await;
+            poll = (poll * 2).min(LOCK_POLL_MAX);
+            if let Some(credential) = self.reuse_stored(store, identity, known).await {
+                return Ok(Waited::Stored(credential));
+            }
+        }
+    }
+
+    /// Asks the provider; a panic in the source becomes an error, so the lock is still released.
+    async fn ask_source(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {
+        self.acquisitions.fetch_add(1, Ordering::Relaxed);
+        let credential = AssertUnwindSafe(self.source.acquire(previous))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                Err(AuthError::Transport {
+                    provider: self.source.identity().provider(),
+                    message: "the credential source panicked while acquiring".to_owned(),
+                })
+            })?;
+        tracing::debug!(
+            remaining_s = credential.remaining().as_secs(),
+            "credential acquired"
+        );
+        Ok(credential)
     }
 
     fn install(self: &Arc<Self>, mut credential: Credential) -> Arc<Credential> {
@@ -405,6 +571,7 @@ impl Inner {
         control.last_generation += 1;
         control.failures = 0;
         control.next_attempt = None;
+        control.last_error = None;
         credential.set_generation(control.last_generation);
         let entry = Arc::new(Entry {
             credential: Arc::new(credential),

@@ -54,10 +54,17 @@ pub enum AuthError {
         /// What was wrong with the answer.
         message: String,
     },
-    /// A credential store failed (unwritable folder, unreachable Redis).
+    /// A credential store failed (unwritable folder, unreadable entry).
     #[error("credential store: {message}")]
     Store {
         /// What failed, and where.
+        message: String,
+    },
+    /// A shared store could not be used over the network: unreachable, its TLS certificate not
+    /// trusted, this client's password refused. Always transient for the cache.
+    #[error("credential store: {message}")]
+    StoreConnection {
+        /// What failed, and what to do.
         message: String,
     },
 }
@@ -103,6 +110,13 @@ impl AuthError {
         }
     }
 
+    /// A failure to use a shared store over the network.
+    pub fn store_connection(message: impl fmt::Display) -> Self {
+        Self::StoreConnection {
+            message: message.to_string(),
+        }
+    }
+
     /// An error status that is not a rejection; `body` is shortened to a safe excerpt.
     pub fn server(provider: &'static str, status: u16, body: &[u8]) -> Self {
         Self::Server {
@@ -142,7 +156,7 @@ impl AuthError {
         match self {
             Self::Transport { .. } => true,
             Self::Server { status, .. } => *status >= 500 || *status == 408 || *status == 429,
-            Self::Store { .. } => true,
+            Self::Store { .. } | Self::StoreConnection { .. } => true,
             Self::Config { .. } | Self::Rejected { .. } | Self::Protocol { .. } => false,
         }
     }

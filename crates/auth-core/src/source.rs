@@ -44,6 +44,15 @@ pub trait CredentialSource: Send + Sync + 'static {
         false
     }
 
+    /// Whether two processes may acquire for this account at the same time without harm. Used
+    /// only when a shared store is unavailable: `true` (the default) acquires without the
+    /// store's lock; `false` fails with the store's error instead. A provider answers `false`
+    /// when a new acquisition ends the others' sessions (Bank Alliance) or spends single-use
+    /// state (Waves refresh tokens).
+    fn parallel_acquisition_is_safe(&self) -> bool {
+        true
+    }
+
     /// Puts the credential on a request to `path`. Defaults to copying
     /// [`Credential::headers`]; a provider overrides it for per-request headers (Alliance's
     /// `x-request_id`) or path-dependent ones (Evotor's v1/v2 APIs).

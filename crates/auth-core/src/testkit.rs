@@ -5,8 +5,12 @@
 
 pub mod faults;
 mod hostile;
+#[cfg(feature = "testkit-tls")]
+mod tls;
 
 pub use hostile::{HostileServer, Misbehaviour};
+#[cfg(feature = "testkit-tls")]
+pub use tls::{make_tls_files, unrelated_ca_pem};
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +20,7 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Child,
     url: String,
+    port: u16,
     _folder: TempFolder,
 }
 
@@ -27,6 +32,17 @@ impl std::fmt::Debug for RedisServer {
     }
 }
 
+/// The files a TLS `redis-server` needs, made by the test (PEM).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server's certificate.
+    pub cert: std::path::PathBuf,
+    /// The server's private key.
+    pub key: std::path::PathBuf,
+    /// The CA that signed the certificate.
+    pub ca: std::path::PathBuf,
+}
+
 impl RedisServer {
     /// Starts one and waits (up to 10 s) until it accepts connections.
     ///
@@ -34,14 +50,48 @@ impl RedisServer {
     /// When `redis-server` is not installed or does not start: this is for tests, and the
     /// message says what to install.
     pub fn start() -> Self {
+        Self::start_with(None, &[])
+    }
+
+    /// Starts one with extra configuration arguments, e.g. `["--user", "fleet", "on", ">pw",
+    /// "~*", "+@all"]` for an ACL user.
+    pub fn start_with_args(args: &[&str]) -> Self {
+        Self::start_with(None, args)
+    }
+
+    /// Starts one that speaks only TLS (`--tls-port`, `--port 0`, no client certificates
+    /// asked); its [`url`](Self::url) is `rediss://127.0.0.1:<port>/`.
+    pub fn start_tls(files: &TlsFiles, args: &[&str]) -> Self {
+        Self::start_with(Some(files), args)
+    }
+
+    fn start_with(tls: Option<&TlsFiles>, args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
         let folder = TempFolder::new();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        match tls {
+            None => {
+                command.args(["--port", &port.to_string()]);
+            }
+            Some(files) => {
+                command
+                    .args(["--port", "0", "--tls-port", &port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(&files.cert)
+                    .arg("--tls-key-file")
+                    .arg(&files.key)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&files.ca)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+        }
+        let child = command
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(args)
             .current_dir(&folder.0)
             .stdout(Stdio::null())
             .spawn()
@@ -54,16 +104,23 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        let scheme = if tls.is_some() { "rediss" } else { "redis" };
         Self {
             child,
-            url: format!("redis://127.0.0.1:{port}/"),
+            url: format!("{scheme}://127.0.0.1:{port}/"),
+            port,
             _folder: folder,
         }
     }
 
-    /// `redis://127.0.0.1:<port>/`.
+    /// `redis://127.0.0.1:<port>/` (`rediss://` for a TLS server).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 

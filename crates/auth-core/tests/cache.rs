@@ -75,22 +75,74 @@ async fn an_expired_credential_makes_callers_wait_for_a_new_one() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn errors_are_not_cached_but_retries_back_off() {
+async fn while_backing_off_callers_get_the_last_error_at_once_and_the_retry_waits() {
     let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
     source.fail_next(transient());
     let cache = cache(&source);
     assert!(cache.get().await.unwrap_err().is_transient());
     let started = tokio::time::Instant::now();
+    let again = cache.get().await.unwrap_err();
+    assert!(again.is_transient(), "{again}");
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "no wait for the next attempt"
+    );
+    assert_eq!(source.calls(), 1, "the backoff holds the provider off");
+    tokio::time::advance(Duration::from_millis(1001)).await;
     assert_eq!(
         token(&cache.get().await.unwrap()),
         "token-2",
-        "the error was not cached"
-    );
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "the retry waited for the backoff"
+        "the error was not kept past the backoff"
     );
     assert_eq!(source.calls(), 2);
+}
+
+/// Issue 13: once nothing valid is left and the provider is down, a caller got its error only
+/// after the next backoff attempt (up to 60 s). Now every caller gets the last error within
+/// 1 s, and the provider is still asked no more often than the backoff allows.
+#[tokio::test(start_paused = true)]
+async fn in_an_outage_a_hundred_callers_each_fail_within_a_second_and_attempts_stay_bounded() {
+    let mut source = ScriptedSource::new(Duration::from_secs(600));
+    source.delay = Duration::from_millis(100);
+    let source = Arc::new(source);
+    for _ in 0..1000 {
+        source.fail_next(transient());
+    }
+    let cache = cache(&source);
+    let started = tokio::time::Instant::now();
+    let mut callers = Vec::new();
+    for _ in 0..100 {
+        let cache = cache.clone();
+        callers.push(tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            while started.elapsed() < Duration::from_secs(20) {
+                let asked = tokio::time::Instant::now();
+                assert!(cache.get().await.is_err());
+                slowest = slowest.max(asked.elapsed());
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(50..250))).await;
+            }
+            slowest
+        }));
+    }
+    for caller in callers {
+        let slowest = caller.await.unwrap();
+        assert!(
+            slowest <= Duration::from_secs(1),
+            "a caller waited {slowest:?}"
+        );
+    }
+    // Attempts at 0, 1, 3, 7 and 15 s (backoff 1, 2, 4, 8 s).
+    assert!(
+        source.calls() <= 6,
+        "{} provider calls in 20 s",
+        source.calls()
+    );
+    assert!(
+        source.calls() >= 4,
+        "{} provider calls in 20 s",
+        source.calls()
+    );
 }
 
 #[tokio::test(start_paused = true)]

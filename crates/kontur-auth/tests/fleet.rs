@@ -148,3 +148,18 @@ async fn killing_the_redis_lock_holder_lets_another_acquire_within_the_lease() {
     // The lease lapses after 1.5 s; allow the survivors' start-up and polling on top.
     assert!(took < Duration::from_millis(1500 + 8000), "{took:?}");
 }
+
+/// Issue 13: Kontur sessions do not end each other, so with the shared store unreachable a
+/// process authenticates without the lock, and keeps serving its credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_a_process_authenticates_without_the_lock() {
+    let emulator = KonturEmulator::start().await;
+    let store = Arc::new(RedisStore::open("redis://127.0.0.1:1/").unwrap());
+    let cache = CredentialCache::builder(Arc::new(KonturSource::new(emulator.config())))
+        .store(store)
+        .build();
+    let first = cache.get().await.unwrap();
+    let again = cache.get().await.unwrap();
+    assert!(first.same_token(&again));
+    assert_eq!(emulator.authentications(), 1);
+}

@@ -113,14 +113,7 @@ impl CacheArgs {
             return Ok(None);
         }
         if let Some(store) = self.store.as_deref().filter(|s| !s.is_empty()) {
-            if store.starts_with("redis://") || store.starts_with("rediss://") {
-                let redis = RedisStore::open(store).map_err(|e| CliError::usage(e.to_string()))?;
-                return Ok(Some(Arc::new(redis)));
-            }
-            if store.contains("://") {
-                return Err(CliError::usage("--store takes a folder or a redis:// URL"));
-            }
-            return Ok(Some(Arc::new(FileStore::new(store))));
+            return open_store(store).map(Some);
         }
         Ok(self
             .folder()?
@@ -139,6 +132,82 @@ impl CacheArgs {
         }
         Ok(builder.build())
     }
+}
+
+/// Schemes that name no folder: a value starting `scheme:` with one of them is a mistyped URL.
+const URL_LIKE_SCHEMES: &[&str] = &[
+    "redis",
+    "rediss",
+    "redis+tls",
+    "unix",
+    "tcp",
+    "http",
+    "https",
+    "file",
+    "postgres",
+    "postgresql",
+    "memcached",
+    "valkey",
+    "sentinel",
+    "redis-sentinel",
+];
+
+/// The store `--store` / `PROPUSK_STORE` names: a `redis://` or `rediss://` URL (with
+/// `PROPUSK_STORE_CA_FILE`'s roots for TLS), else a folder. Every message names the problem,
+/// never the value (it may hold a password); nothing is created here.
+fn open_store(value: &str) -> Result<Arc<dyn CredentialStore>, CliError> {
+    let ca_file = std::env::var_os("PROPUSK_STORE_CA_FILE").filter(|v| !v.is_empty());
+    if let Some((scheme, _)) = value.split_once("://") {
+        let scheme = scheme.to_ascii_lowercase();
+        let redis = match scheme.as_str() {
+            "redis" => {
+                if ca_file.is_some() {
+                    return Err(CliError::usage(
+                        "PROPUSK_STORE_CA_FILE is set, but the store is a plain redis:// URL: use rediss:// for TLS, or unset PROPUSK_STORE_CA_FILE",
+                    ));
+                }
+                RedisStore::open(value)
+            }
+            "rediss" => match &ca_file {
+                Some(path) => {
+                    let pem = std::fs::read(path).map_err(|error| {
+                        CliError::usage(format!(
+                            "PROPUSK_STORE_CA_FILE: could not read {}: {error}",
+                            std::path::Path::new(path).display()
+                        ))
+                    })?;
+                    RedisStore::open_with_roots(value, &pem)
+                }
+                None => RedisStore::open(value),
+            },
+            other => {
+                let shown: String = other
+                    .chars()
+                    .take(20)
+                    .filter(|c| c.is_ascii_alphanumeric() || "+-.".contains(*c))
+                    .collect();
+                return Err(CliError::usage(format!(
+                    "--store / PROPUSK_STORE: `{shown}://` is not a credential store; use a folder, redis://[USER:PASSWORD@]HOST[:PORT][/DB] or rediss://… (TLS)"
+                )));
+            }
+        };
+        let redis = redis.map_err(|e| CliError::usage(format!("--store / PROPUSK_STORE: {e}")))?;
+        return Ok(Arc::new(redis));
+    }
+    if let Some((scheme, _)) = value.split_once(':')
+        && URL_LIKE_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+    {
+        return Err(CliError::usage(format!(
+            "--store / PROPUSK_STORE looks like a mistyped URL (`{}:` without `//`): a Redis store is redis://[USER:PASSWORD@]HOST[:PORT][/DB] or rediss://… (TLS); a folder name cannot start with a URL scheme",
+            scheme.to_ascii_lowercase()
+        )));
+    }
+    if ca_file.is_some() {
+        return Err(CliError::usage(
+            "PROPUSK_STORE_CA_FILE is set, but the store is a folder: it applies to rediss:// stores only",
+        ));
+    }
+    Ok(Arc::new(FileStore::new(value)))
 }
 
 /// The actions every provider offers.

@@ -315,6 +315,12 @@ impl CredentialSource for WavesSource {
         }
         self.grant().await
     }
+
+    /// With an API key, yes; with OAuth, no: a refresh spends the refresh token another
+    /// process may be about to send, and one it cannot save is lost to the fleet.
+    fn parallel_acquisition_is_safe(&self) -> bool {
+        self.mode() == WavesMode::ApiKey
+    }
 }
 
 impl fmt::Debug for WavesSource {

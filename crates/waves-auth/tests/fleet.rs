@@ -77,3 +77,44 @@ async fn eight_processes_refreshing_on_a_redis_store_never_reuse_a_refresh_token
     let emulator = WavesEmulator::start().await;
     fleet(&emulator, redis.url()).await;
 }
+
+/// Issue 13: with the shared store unreachable, an OAuth source does not log in without the
+/// store's lock (a refresh token it spent could not be saved for the fleet); an API key, which
+/// nothing spends, is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_oauth_refuses_and_an_api_key_is_served() {
+    let emulator = WavesEmulator::start().await;
+    let down = || -> Arc<dyn CredentialStore> {
+        Arc::new(RedisStore::open("redis://127.0.0.1:1/").unwrap())
+    };
+    let config = waves_auth::WavesConfig::builder()
+        .auth_url(emulator.base_url())
+        .login(DEMO_LOGIN)
+        .password(secrecy::SecretString::from(DEMO_PASSWORD))
+        .build()
+        .unwrap();
+    let oauth = WavesSource::new(config)
+        .into_cache_builder()
+        .store(down())
+        .build();
+    let error = oauth.get().await.unwrap_err();
+    assert!(
+        matches!(error, auth_core::AuthError::StoreConnection { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("waves does not acquire"),
+        "{error}"
+    );
+    assert_eq!(emulator.logins(), 0);
+
+    let key = waves_auth::WavesConfig::api_key(secrecy::SecretString::from(
+        waves_auth::testkit::DEMO_API_KEY,
+    ))
+    .unwrap();
+    let api_key = WavesSource::new(key)
+        .into_cache_builder()
+        .store(down())
+        .build();
+    api_key.get().await.unwrap();
+}

@@ -1,14 +1,20 @@
 //! A store of one JSON file per identity in a private folder.
 
+use std::any::Any;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use super::{CredentialStore, PersistedCredential, StoreLock};
+use super::{CredentialStore, LockAttempt, LockGuard, PersistedCredential, Saved, StoreLock};
 use crate::{AuthError, Credential, Identity};
+
+/// How long a [`FileStore`] acquisition lock is leased: 30 s. The holder renews it every third
+/// of that while it works; a holder that is stalled (stopped, swapped out, suspended) past it
+/// loses the lock to a waiter, and its later write is refused.
+pub const DEFAULT_FILE_LEASE: Duration = Duration::from_secs(30);
 
 /// How old a temporary file must be before a later write deletes it as a crashed writer's
 /// leftover: 1 minute.
@@ -23,12 +29,18 @@ pub const STALE_TEMPORARY_AGE: Duration = Duration::from_secs(60);
 ///   identity once it is [`STALE_TEMPORARY_AGE`] old.
 /// - A file that cannot be read or parsed, or that a newer version wrote, is reported through
 ///   `tracing` and treated as absent.
-/// - [`lock`](CredentialStore::lock) takes an advisory lock on `<key>.lock`, so processes sharing
-///   the folder acquire one at a time.
+/// - [`try_lock`](CredentialStore::try_lock) takes a leased lock, so processes sharing the
+///   folder acquire one at a time. The lease (holder, deadline) is recorded in `<key>.lease`,
+///   changed only under a short advisory lock on that file; the holder also keeps an advisory
+///   lock on `<key>.lock` while it holds, so a holder that dies frees the lock at once, and one
+///   that stalls frees it when its lease ([`DEFAULT_FILE_LEASE`]) lapses.
+/// - [`save_under`](CredentialStore::save_under) writes only while its lock's lease is still
+///   the recorded one, and no save replaces a credential with one that expires earlier.
 /// - File names carry only the hash of the non-secret identity.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     folder: PathBuf,
+    lease: Duration,
 }
 
 impl FileStore {
@@ -36,7 +48,15 @@ impl FileStore {
     pub fn new(folder: impl Into<PathBuf>) -> Self {
         Self {
             folder: folder.into(),
+            lease: DEFAULT_FILE_LEASE,
         }
+    }
+
+    /// Uses another lease for the acquisition lock. Default [`DEFAULT_FILE_LEASE`]; at least
+    /// 100 ms.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(100));
+        self
     }
 
     /// The platform's user cache folder plus `propusk` (`~/.cache/propusk` on Linux).
@@ -52,6 +72,20 @@ impl FileStore {
     /// The file that holds `identity`'s credential.
     pub fn path_for(&self, identity: &Identity) -> PathBuf {
         self.folder.join(format!("{}.json", identity.storage_key()))
+    }
+
+    /// The file that records who holds `identity`'s acquisition lock, and until when.
+    pub fn lease_path_for(&self, identity: &Identity) -> PathBuf {
+        self.folder
+            .join(format!("{}.lease", identity.storage_key()))
+    }
+
+    /// Whether a live lease on `identity`'s acquisition lock is recorded (a held lock).
+    pub fn is_locked(&self, identity: &Identity) -> bool {
+        fs::read_to_string(self.lease_path_for(identity))
+            .ok()
+            .and_then(|text| LeaseRecord::parse(&text))
+            .is_some_and(|record| record.until_ms > now_ms())
     }
 
     fn read(&self, identity: &Identity) -> Option<Credential> {
@@ -132,6 +166,219 @@ impl FileStore {
     }
 }
 
+/// Who holds an identity's lock and until when, as recorded in `<key>.lease`:
+/// `<holder> <until, Unix ms> <1 if the holder also keeps the advisory lock on <key>.lock>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LeaseRecord {
+    holder: u64,
+    until_ms: u64,
+    flocked: bool,
+}
+
+impl LeaseRecord {
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split_ascii_whitespace();
+        Some(Self {
+            holder: parts.next()?.parse().ok()?,
+            until_ms: parts.next()?.parse().ok()?,
+            flocked: parts.next()? == "1",
+        })
+    }
+
+    fn render(&self) -> String {
+        format!(
+            "{} {} {}\n",
+            self.holder,
+            self.until_ms,
+            u8::from(self.flocked)
+        )
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn expires_at_ms(credential: &Credential) -> u64 {
+    credential
+        .expires_at()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn open_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+impl FileStore {
+    /// Runs `critical` with the lease record of `identity`, under a short advisory lock on the
+    /// lease file; `critical` answers the record to leave there (`None`: keep it as it is).
+    fn with_lease_record<T>(
+        &self,
+        identity: &Identity,
+        critical: impl FnOnce(Option<LeaseRecord>) -> io::Result<(T, Option<Option<LeaseRecord>>)>,
+    ) -> io::Result<T> {
+        create_private_folder(&self.folder)?;
+        let mut file = open_private(&self.lease_path_for(identity))?;
+        file.lock()?;
+        let mut text = String::new();
+        // A damaged record (not text, cut short) counts as no record: its lease is void.
+        let _ = file.read_to_string(&mut text);
+        let (answer, replace) = critical(LeaseRecord::parse(&text))?;
+        if let Some(record) = replace {
+            file.set_len(0)?;
+            file.rewind()?;
+            if let Some(record) = record {
+                file.write_all(record.render().as_bytes())?;
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The stored credential's expiry, read quietly: an unusable entry (broken, another
+    /// provider's, a newer format) counts as none, and the reads that serve it report it.
+    fn stored_expiry_ms(&self, identity: &Identity) -> Option<u64> {
+        let bytes = fs::read(self.path_for(identity)).ok()?;
+        let entry = serde_json::from_slice::<PersistedCredential>(&bytes).ok()?;
+        let expiry = entry.expires_at_ms;
+        entry
+            .into_credential(identity.provider())
+            .ok()
+            .map(|_| expiry)
+    }
+
+    /// Writes `credential` unless the stored one expires later; call inside the lease critical
+    /// section so the check and the write are one step for every process.
+    fn write_unless_older(
+        &self,
+        identity: &Identity,
+        credential: &Credential,
+    ) -> io::Result<Saved> {
+        let stored = self.stored_expiry_ms(identity);
+        if !super::may_replace(stored, expires_at_ms(credential)) {
+            return Ok(Saved::KeptNewer);
+        }
+        self.write(identity, credential)?;
+        Ok(Saved::Written)
+    }
+
+    fn try_lock_blocking(&self, identity: &Identity) -> io::Result<Option<FileLeaseHeld>> {
+        create_private_folder(&self.folder)?;
+        let lock_path = self.folder.join(format!("{}.lock", identity.storage_key()));
+        let lock_file = open_private(&lock_path)?;
+        let flock = match lock_file.try_lock() {
+            Ok(()) => Some(lock_file),
+            Err(fs::TryLockError::WouldBlock) => None,
+            Err(fs::TryLockError::Error(error)) => return Err(error),
+        };
+        let holds_flock = flock.is_some();
+        let lease_ms = self.lease.as_millis() as u64;
+        let holder = self.with_lease_record(identity, |record| {
+            let now = now_ms();
+            // A live lease counts, except one recorded by an advisory-lock holder when that
+            // advisory lock is free now: that holder died.
+            let live = record.filter(|r| r.until_ms > now && !(r.flocked && holds_flock));
+            if live.is_some() {
+                return Ok((None, None));
+            }
+            let ours = LeaseRecord {
+                holder: fastrand::u64(1..),
+                until_ms: now + lease_ms,
+                flocked: holds_flock,
+            };
+            Ok((Some(ours.holder), Some(Some(ours))))
+        })?;
+        Ok(holder.map(|holder| FileLeaseHeld { holder, flock }))
+    }
+
+    /// Renews `holder`'s lease; `false` when it is no longer the recorded holder.
+    fn renew_blocking(&self, identity: &Identity, holder: u64) -> io::Result<bool> {
+        let lease_ms = self.lease.as_millis() as u64;
+        self.with_lease_record(identity, |record| match record {
+            Some(mut record) if record.holder == holder => {
+                record.until_ms = now_ms() + lease_ms;
+                Ok((true, Some(Some(record))))
+            }
+            _ => Ok((false, None)),
+        })
+    }
+
+    fn release_blocking(&self, identity: &Identity, holder: u64) -> io::Result<()> {
+        self.with_lease_record(identity, |record| match record {
+            Some(record) if record.holder == holder => Ok(((), Some(None))),
+            _ => Ok(((), None)),
+        })
+    }
+
+    fn save_under_blocking(
+        &self,
+        identity: &Identity,
+        holder: u64,
+        credential: &Credential,
+    ) -> io::Result<Saved> {
+        self.with_lease_record(identity, |record| {
+            let held = record.is_some_and(|r| r.holder == holder && r.until_ms > now_ms());
+            if !held {
+                return Ok((Saved::LostLock, None));
+            }
+            Ok((self.write_unless_older(identity, credential)?, None))
+        })
+    }
+}
+
+struct FileLeaseHeld {
+    holder: u64,
+    /// The advisory lock on `<key>.lock` (when it was free to take); closing it releases it.
+    flock: Option<File>,
+}
+
+/// A held [`FileStore`] lock: its lease is renewed by a task until released.
+struct FileLease {
+    store: FileStore,
+    identity: Identity,
+    holder: u64,
+    /// Kept open while held: closing it releases the advisory lock on `<key>.lock`.
+    _flock: Option<File>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FileLease {
+    fn drop(&mut self) {
+        self.renewal.abort();
+    }
+}
+
+#[async_trait]
+impl LockGuard for FileLease {
+    async fn release(self: Box<Self>) {
+        self.renewal.abort();
+        let store = self.store.clone();
+        let identity = self.identity.clone();
+        let holder = self.holder;
+        let released =
+            tokio::task::spawn_blocking(move || store.release_blocking(&identity, holder)).await;
+        if !matches!(released, Ok(Ok(()))) {
+            tracing::warn!("could not release the file store's lock; it lapses with its lease");
+        }
+        // `self` (with the advisory lock's file) is dropped here, after the record is cleared.
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
@@ -186,14 +433,39 @@ impl CredentialStore for FileStore {
             .unwrap_or(None))
     }
 
-    async fn save(&self, identity: &Identity, credential: &Credential) -> Result<(), AuthError> {
+    async fn save(&self, identity: &Identity, credential: &Credential) -> Result<Saved, AuthError> {
         let store = self.clone();
         let identity = identity.clone();
         let credential = credential.clone();
-        tokio::task::spawn_blocking(move || store.write(&identity, &credential))
-            .await
-            .map_err(|_| AuthError::store("the writing task was cancelled"))?
-            .map_err(|error| store_error("save a credential", &self.folder, error))
+        tokio::task::spawn_blocking(move || {
+            store.with_lease_record(&identity, |_| {
+                Ok((store.write_unless_older(&identity, &credential)?, None))
+            })
+        })
+        .await
+        .map_err(|_| AuthError::store("the writing task was cancelled"))?
+        .map_err(|error| store_error("save a credential", &self.folder, error))
+    }
+
+    async fn save_under(
+        &self,
+        lock: &StoreLock,
+        identity: &Identity,
+        credential: &Credential,
+    ) -> Result<Saved, AuthError> {
+        let Some(lease) = lock.guard::<FileLease>() else {
+            return self.save(identity, credential).await;
+        };
+        let store = self.clone();
+        let identity = identity.clone();
+        let credential = credential.clone();
+        let holder = lease.holder;
+        tokio::task::spawn_blocking(move || {
+            store.save_under_blocking(&identity, holder, &credential)
+        })
+        .await
+        .map_err(|_| AuthError::store("the writing task was cancelled"))?
+        .map_err(|error| store_error("save a credential", &self.folder, error))
     }
 
     async fn remove(&self, identity: &Identity) -> Result<(), AuthError> {
@@ -204,26 +476,54 @@ impl CredentialStore for FileStore {
         }
     }
 
-    async fn lock(&self, identity: &Identity) -> Result<StoreLock, AuthError> {
-        let folder = self.folder.clone();
-        let path = folder.join(format!("{}.lock", identity.storage_key()));
-        let locked = tokio::task::spawn_blocking(move || -> io::Result<File> {
-            create_private_folder(&folder)?;
-            let mut options = OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
+    async fn try_lock(&self, identity: &Identity) -> Result<LockAttempt, AuthError> {
+        let store = self.clone();
+        let id = identity.clone();
+        let held = match tokio::task::spawn_blocking(move || store.try_lock_blocking(&id)).await {
+            Ok(Ok(held)) => held,
+            Ok(Err(error)) => {
+                // An unwritable or unreadable folder: this store cannot coordinate anyone.
+                return Ok(LockAttempt::Unavailable(store_error(
+                    "lock",
+                    &self.folder,
+                    error,
+                )));
             }
-            let file = options.open(&path)?;
-            file.lock()?;
-            Ok(file)
-        })
-        .await
-        .map_err(|_| AuthError::store("the locking task was cancelled"))?
-        .map_err(|error| store_error("lock", &self.folder, error))?;
-        // Closing the file releases the advisory lock.
-        Ok(StoreLock::new(locked))
+            Err(_) => return Err(AuthError::store("the locking task was cancelled")),
+        };
+        let Some(FileLeaseHeld { holder, flock }) = held else {
+            return Ok(LockAttempt::Busy);
+        };
+        let renewal = {
+            let store = self.clone();
+            let identity = identity.clone();
+            let every = self.lease / 3;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let store = store.clone();
+                    let identity = identity.clone();
+                    let renewed = tokio::task::spawn_blocking(move || {
+                        store.renew_blocking(&identity, holder)
+                    })
+                    .await;
+                    if !matches!(renewed, Ok(Ok(true))) {
+                        tracing::warn!("lost the file store lock's lease");
+                        return;
+                    }
+                }
+            })
+        };
+        Ok(LockAttempt::Taken(StoreLock::new(FileLease {
+            store: self.clone(),
+            identity: identity.clone(),
+            holder,
+            _flock: flock,
+            renewal,
+        })))
+    }
+
+    fn lease(&self) -> Duration {
+        self.lease
     }
 }

@@ -1,19 +1,21 @@
 //! A store in Redis (feature `redis`): one credential for a whole fleet.
 
+use std::any::Any;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use redis::AsyncCommands;
+use base64::Engine;
 use redis::aio::MultiplexedConnection;
-use tokio::sync::OnceCell;
+use redis::{AsyncCommands, RedisError};
+use tokio::sync::Mutex;
 
-use super::{CredentialStore, PersistedCredential, StoreLock};
+use super::{CredentialStore, LockAttempt, LockGuard, PersistedCredential, Saved, StoreLock};
 use crate::{AuthError, Credential, Identity};
 
 /// How long an acquisition lock is leased before Redis frees it. Default 30 s (a token
 /// endpoint's whole timeout); the holder renews it every third of that while it works, so only a
-/// holder that died loses it.
+/// holder that died or stalled loses it.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// How long a stored credential outlives its own expiry in Redis, so provider state such as a
@@ -23,9 +25,16 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Keeps credentials in Redis under `<prefix><identity storage key>`, and the acquisition lock
 /// under `<prefix><key>:lock` (`SET NX PX`, released only by its holder). Key names carry only
 /// the hash of the non-secret identity. Unreadable entries are reported and treated as absent.
+///
+/// - `redis://[USER:PASSWORD@]HOST[:PORT][/DB]`, or `rediss://…` for TLS (rustls; the system's
+///   roots, plus a PEM file's with [`open_with_roots`](Self::open_with_roots)).
+/// - Writes are atomic Lua scripts: [`save_under`](CredentialStore::save_under) writes only while
+///   the lock is still this holder's (fencing), and no write replaces a credential with one that
+///   expires earlier.
+/// - A dropped connection is opened again on the next call.
 pub struct RedisStore {
     client: redis::Client,
-    connection: OnceCell<MultiplexedConnection>,
+    connection: Mutex<Option<MultiplexedConnection>>,
     prefix: String,
     lease: Duration,
 }
@@ -42,33 +51,89 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-fn redis_error(action: &str, error: redis::RedisError) -> AuthError {
+/// Whether `error` is an outage (unreachable, timed out, connection dropped) rather than a
+/// refusal of this configuration (TLS not trusted, not a TLS server, password refused).
+fn is_outage(error: &RedisError) -> bool {
+    error.is_timeout() || error.is_connection_refusal() || error.is_connection_dropped()
+}
+
+fn redis_error(action: &str, error: &RedisError) -> AuthError {
     // RedisError's text never includes the connection password.
-    AuthError::store(format!("Redis: could not {action}: {error}"))
+    let hint = if error.is_io_error() && !is_outage(error) {
+        " (with rediss://, check that the server speaks TLS and that its certificate's CA is \
+         trusted: the system's roots, or a PEM file given as extra roots, e.g. PROPUSK_STORE_CA_FILE)"
+    } else if error.kind() == redis::ErrorKind::AuthenticationFailed {
+        " (check the user and password in the store URL)"
+    } else {
+        ""
+    };
+    AuthError::store_connection(format!("Redis: could not {action}: {error}{hint}"))
+}
+
+fn url_error(error: &RedisError) -> AuthError {
+    let kind = if error.kind() == redis::ErrorKind::InvalidClientConfig {
+        "invalid URL"
+    } else {
+        error.category()
+    };
+    AuthError::store(format!(
+        "the Redis URL is not valid ({kind}); expected redis://[USER:PASSWORD@]HOST[:PORT][/DB] or rediss://…"
+    ))
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://[:password@]host[:port][/db]`) with key prefix `propusk:` and a
-    /// 30 s lease. Connects on first use. TLS (`rediss://`) is not built in: reach Redis over a
-    /// private network or a TLS tunnel.
+    /// A store at `url` (`redis://[USER:PASSWORD@]HOST[:PORT][/DB]`, or `rediss://` for TLS with
+    /// the system's roots) with key prefix `propusk:` and a 30 s lease. Connects on first use.
     pub fn open(url: &str) -> Result<Self, AuthError> {
-        if url.starts_with("rediss://") {
+        let client = redis::Client::open(url).map_err(|error| url_error(&error))?;
+        Ok(Self::with_client(client))
+    }
+
+    /// Like [`open`](Self::open), for a `rediss://` URL, trusting the certificates in
+    /// `extra_roots_pem` (PEM) besides the system's roots.
+    pub fn open_with_roots(url: &str, extra_roots_pem: &[u8]) -> Result<Self, AuthError> {
+        if !url.starts_with("rediss://") {
             return Err(AuthError::store(
-                "rediss:// (Redis over TLS) is not built into propusk; use redis:// over a private network or a TLS tunnel",
+                "extra root certificates apply to rediss:// (TLS) URLs only",
             ));
         }
-        let client = redis::Client::open(url).map_err(|error| {
-            AuthError::store(format!(
-                "the Redis URL is not valid ({}); expected redis://host:port[/db]",
-                error.kind_name()
-            ))
+        let extra = String::from_utf8_lossy(extra_roots_pem);
+        if !extra.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(AuthError::store(
+                "the extra root certificates hold no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ));
+        }
+        let mut roots = String::new();
+        for certificate in rustls_native_certs::load_native_certs().certs {
+            roots.push_str(&pem_certificate(certificate.as_ref()));
+        }
+        roots.push_str(&extra);
+        let client = redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(roots.into_bytes()),
+            },
+        )
+        .map_err(|error| {
+            if error.kind() == redis::ErrorKind::InvalidClientConfig {
+                url_error(&error)
+            } else {
+                AuthError::store(format!(
+                    "the extra root certificates are not valid PEM certificates: {error}"
+                ))
+            }
         })?;
-        Ok(Self {
+        Ok(Self::with_client(client))
+    }
+
+    fn with_client(client: redis::Client) -> Self {
+        Self {
             client,
-            connection: OnceCell::new(),
+            connection: Mutex::new(None),
             prefix: "propusk:".to_owned(),
             lease: DEFAULT_LEASE,
-        })
+        }
     }
 
     /// Uses another key prefix. Default `propusk:`.
@@ -77,47 +142,150 @@ impl RedisStore {
         self
     }
 
-    /// Uses another lease for the acquisition lock. Default [`DEFAULT_LEASE`].
+    /// Uses another lease for the acquisition lock. Default [`DEFAULT_LEASE`]; at least 100 ms.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(100));
         self
     }
 
-    fn key(&self, identity: &Identity) -> String {
+    /// The key that holds `identity`'s credential.
+    pub fn key(&self, identity: &Identity) -> String {
         format!("{}{}", self.prefix, identity.storage_key())
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, AuthError> {
-        self.connection
-            .get_or_try_init(|| async {
-                self.client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .map_err(|error| redis_error("connect", error))
-            })
-            .await
-            .cloned()
+    /// The key that holds `identity`'s acquisition lock while it is held.
+    pub fn lock_key(&self, identity: &Identity) -> String {
+        format!("{}:lock", self.key(identity))
     }
-}
 
-trait KindName {
-    fn kind_name(&self) -> &'static str;
-}
-
-impl KindName for redis::RedisError {
-    fn kind_name(&self) -> &'static str {
-        if self.is_connection_refusal() {
-            "connection refused"
-        } else {
-            "invalid URL"
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
         }
+        let connection = match self.client.get_multiplexed_async_connection().await {
+            Ok(connection) => connection,
+            Err(error) if error.is_timeout() && self.answers_in_plain_text().await => {
+                return Err(RedisError::from((
+                    redis::ErrorKind::InvalidClientConfig,
+                    "the server answers in plain text, not TLS",
+                    "use redis:// for it, or the server's TLS port".to_owned(),
+                )));
+            }
+            Err(error) => return Err(error),
+        };
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Whether a `rediss://` server that let the TLS handshake time out is a plain-text Redis
+    /// (it waits for the end of a command line, so the handshake only times out): it answers
+    /// an inline `PING` with a RESP reply.
+    async fn answers_in_plain_text(&self) -> bool {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let redis::ConnectionAddr::TcpTls { host, port, .. } =
+            self.client.get_connection_info().addr()
+        else {
+            return false;
+        };
+        let probe = async {
+            let mut stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+            stream.write_all(b"PING\r\n").await?;
+            let mut first = [0u8; 1];
+            stream.read_exact(&mut first).await?;
+            Ok::<_, std::io::Error>(matches!(first[0], b'+' | b'-'))
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(1), probe).await,
+            Ok(Ok(true))
+        )
+    }
+
+    /// Passes `result` on; a connection that broke is forgotten, so the next call connects
+    /// again (after a failover, say).
+    async fn settle<T>(&self, result: Result<T, RedisError>) -> Result<T, RedisError> {
+        if let Err(error) = &result
+            && (is_outage(error) || error.is_unrecoverable_error())
+        {
+            *self.connection.lock().await = None;
+        }
+        result
+    }
+
+    async fn write(
+        &self,
+        identity: &Identity,
+        credential: &Credential,
+        holder: Option<(&str, &str)>,
+    ) -> Result<Saved, AuthError> {
+        let entry = PersistedCredential::from_credential(identity.provider(), credential);
+        let expires_at_ms = entry.expires_at_ms;
+        let keep = credential
+            .expires_at()
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            + RETENTION_AFTER_EXPIRY;
+        let key = self.key(identity);
+        let (lock_key, holder) = holder.unwrap_or(("", ""));
+        let answer = async {
+            let mut connection = self.connection().await?;
+            let answer: Result<i64, RedisError> = redis::Script::new(SAVE)
+                .key(&key)
+                .key(lock_key)
+                .arg(entry.to_json())
+                .arg(keep.as_millis() as u64)
+                .arg(expires_at_ms)
+                .arg(holder)
+                .arg(identity.provider())
+                .arg(super::persisted::FORMAT_VERSION)
+                .invoke_async(&mut connection)
+                .await;
+            self.settle(answer).await
+        }
+        .await
+        .map_err(|error| redis_error("save a credential", &error))?;
+        Ok(match answer {
+            1 => Saved::Written,
+            0 => Saved::LostLock,
+            _ => Saved::KeptNewer,
+        })
     }
 }
 
+/// A DER certificate as PEM.
+fn pem_certificate(der: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+/// Writes the credential (KEYS[1]) with ARGV[1] = JSON, ARGV[2] = time to keep (ms), ARGV[3] =
+/// its expiry (Unix ms); when ARGV[4] (a holder) is not empty, only while the lock KEYS[2] holds
+/// it. Answers 1 written, 0 the lock is not (or no longer) the holder's, -1 the stored
+/// credential expires later and was kept. Only a usable stored entry counts (ARGV[5] the
+/// provider, ARGV[6] the newest format this build reads), as the file store does.
+const SAVE: &str = r#"
+if ARGV[4] ~= "" and redis.call("GET", KEYS[2]) ~= ARGV[4] then return 0 end
+local stored = redis.call("GET", KEYS[1])
+if stored then
+  local ok, entry = pcall(cjson.decode, stored)
+  local usable = ok and type(entry) == "table" and entry["provider"] == ARGV[5]
+    and tonumber(entry["format"]) and tonumber(entry["format"]) <= tonumber(ARGV[6])
+  if usable and tonumber(entry["expires_at_ms"]) and tonumber(entry["expires_at_ms"]) > tonumber(ARGV[3]) then return -1 end
+end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1
+"#;
 const RELEASE: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
 const RENEW: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end"#;
 
-/// Holds the Redis lock; renews it while held and releases it when dropped.
+/// Holds the Redis lock and renews it until released. Dropped without release, it only stops
+/// renewing: the lock lapses with its lease.
 struct RedisLease {
     renewal: tokio::task::JoinHandle<()>,
     connection: MultiplexedConnection,
@@ -128,32 +296,40 @@ struct RedisLease {
 impl Drop for RedisLease {
     fn drop(&mut self) {
         self.renewal.abort();
+    }
+}
+
+#[async_trait]
+impl LockGuard for RedisLease {
+    async fn release(self: Box<Self>) {
+        self.renewal.abort();
         let mut connection = self.connection.clone();
-        let key = std::mem::take(&mut self.key);
-        let holder = std::mem::take(&mut self.holder);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let released: Result<i64, _> = redis::Script::new(RELEASE)
-                    .key(&key)
-                    .arg(&holder)
-                    .invoke_async(&mut connection)
-                    .await;
-                if let Err(error) = released {
-                    tracing::warn!(%error, "could not release the Redis lock; it lapses with its lease");
-                }
-            });
+        let released: Result<i64, _> = redis::Script::new(RELEASE)
+            .key(&self.key)
+            .arg(&self.holder)
+            .invoke_async(&mut connection)
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, "could not release the Redis lock; it lapses with its lease");
         }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
 #[async_trait]
 impl CredentialStore for RedisStore {
     async fn load(&self, identity: &Identity) -> Result<Option<Credential>, AuthError> {
-        let mut connection = self.connection().await?;
-        let value: Option<Vec<u8>> = connection
-            .get(self.key(identity))
-            .await
-            .map_err(|error| redis_error("read a credential", error))?;
+        let key = self.key(identity);
+        let value = async {
+            let mut connection = self.connection().await?;
+            let value: Result<Option<Vec<u8>>, RedisError> = connection.get(&key).await;
+            self.settle(value).await
+        }
+        .await
+        .map_err(|error| redis_error("read a credential", &error))?;
         let Some(bytes) = value else {
             return Ok(None);
         };
@@ -163,59 +339,70 @@ impl CredentialStore for RedisStore {
         match parsed {
             Ok(credential) => Ok(Some(credential)),
             Err(problem) => {
-                tracing::warn!(key = %self.key(identity), %problem, "stored credential unusable; treated as absent");
+                tracing::warn!(key = %key, %problem, "stored credential unusable; treated as absent");
                 Ok(None)
             }
         }
     }
 
-    async fn save(&self, identity: &Identity, credential: &Credential) -> Result<(), AuthError> {
-        let mut connection = self.connection().await?;
-        let bytes = PersistedCredential::from_credential(identity.provider(), credential).to_json();
-        let keep = credential
-            .expires_at()
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-            + RETENTION_AFTER_EXPIRY;
-        let _: () = connection
-            .pset_ex(self.key(identity), bytes, keep.as_millis() as u64)
-            .await
-            .map_err(|error| redis_error("save a credential", error))?;
-        Ok(())
+    async fn save(&self, identity: &Identity, credential: &Credential) -> Result<Saved, AuthError> {
+        self.write(identity, credential, None).await
+    }
+
+    async fn save_under(
+        &self,
+        lock: &StoreLock,
+        identity: &Identity,
+        credential: &Credential,
+    ) -> Result<Saved, AuthError> {
+        match lock.guard::<RedisLease>() {
+            Some(lease) => {
+                self.write(identity, credential, Some((&lease.key, &lease.holder)))
+                    .await
+            }
+            None => self.save(identity, credential).await,
+        }
     }
 
     async fn remove(&self, identity: &Identity) -> Result<(), AuthError> {
-        let mut connection = self.connection().await?;
-        let _: () = connection
-            .del(self.key(identity))
-            .await
-            .map_err(|error| redis_error("remove a credential", error))?;
-        Ok(())
+        let key = self.key(identity);
+        async {
+            let mut connection = self.connection().await?;
+            let removed: Result<(), RedisError> = connection.del(&key).await;
+            self.settle(removed).await
+        }
+        .await
+        .map_err(|error| redis_error("remove a credential", &error))
     }
 
-    async fn lock(&self, identity: &Identity) -> Result<StoreLock, AuthError> {
-        let mut connection = self.connection().await?;
-        let key = format!("{}:lock", self.key(identity));
+    async fn try_lock(&self, identity: &Identity) -> Result<LockAttempt, AuthError> {
+        let key = self.lock_key(identity);
         let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let lease_ms = self.lease.as_millis() as u64;
-        let mut wait = Duration::from_millis(20);
-        loop {
-            let taken: Option<String> = redis::cmd("SET")
+        let taken = async {
+            let mut connection = self.connection().await?;
+            let taken: Result<Option<String>, RedisError> = redis::cmd("SET")
                 .arg(&key)
                 .arg(&holder)
                 .arg("NX")
                 .arg("PX")
                 .arg(lease_ms)
                 .query_async(&mut connection)
-                .await
-                .map_err(|error| redis_error("take the acquisition lock", error))?;
-            if taken.is_some() {
-                break;
-            }
-            // Another member of the fleet is acquiring: wait, then the cache reads its result.
-            tokio::time::sleep(wait + Duration::from_millis(fastrand::u64(0..20))).await;
-            wait = (wait * 2).min(Duration::from_millis(250));
+                .await;
+            self.settle(taken).await.map(|taken| (taken, connection))
         }
+        .await;
+        let connection = match taken {
+            Ok((Some(_), connection)) => connection,
+            Ok((None, _)) => return Ok(LockAttempt::Busy),
+            Err(error) if is_outage(&error) => {
+                return Ok(LockAttempt::Unavailable(redis_error(
+                    "take the acquisition lock",
+                    &error,
+                )));
+            }
+            Err(error) => return Err(redis_error("take the acquisition lock", &error)),
+        };
         let renewal = {
             let mut connection = connection.clone();
             let key = key.clone();
@@ -237,11 +424,15 @@ impl CredentialStore for RedisStore {
                 }
             })
         };
-        Ok(StoreLock::new(RedisLease {
+        Ok(LockAttempt::Taken(StoreLock::new(RedisLease {
             renewal,
             connection,
             key,
             holder,
-        }))
+        })))
+    }
+
+    fn lease(&self) -> Duration {
+        self.lease
     }
 }

@@ -21,6 +21,8 @@ pub struct ScriptedSource {
     pub script: Mutex<VecDeque<AuthError>>,
     pub delay: Duration,
     pub seen_previous: Mutex<Vec<Option<String>>>,
+    /// Tokens are `<prefix>-N`; default `token`.
+    pub prefix: &'static str,
 }
 
 impl ScriptedSource {
@@ -32,6 +34,7 @@ impl ScriptedSource {
             script: Mutex::new(VecDeque::new()),
             delay: Duration::ZERO,
             seen_previous: Mutex::new(Vec::new()),
+            prefix: "token",
         }
     }
 
@@ -71,15 +74,16 @@ impl CredentialSource for ScriptedSource {
         if let Some(error) = self.script.lock().unwrap().pop_front() {
             return Err(error);
         }
+        let prefix = self.prefix;
         Credential::new(
-            SecretString::from(format!("token-{n}")),
+            SecretString::from(format!("{prefix}-{n}")),
             SystemTime::now() + self.lifetime,
         )
         .with_extra("refresh", SecretString::from(format!("refresh-{n}")))
         .with_header(
             "test",
             http::header::AUTHORIZATION,
-            &format!("Bearer token-{n}"),
+            &format!("Bearer {prefix}-{n}"),
         )
     }
 }
