@@ -200,6 +200,25 @@ impl CredentialSource for AllianceSource {
             .to_credential(&self.config.api_version)
     }
 
+    /// A stored session: its refresh token, `deviceId`, `serverPublic` and `authToken` are
+    /// read back and the headers built from them as for a new session.
+    fn restore(
+        &self,
+        token: secrecy::SecretString,
+        expires_at: std::time::SystemTime,
+        extras: &std::collections::BTreeMap<String, secrecy::SecretString>,
+    ) -> Result<Credential, AuthError> {
+        let stored = extras.iter().fold(
+            Credential::new(token, expires_at),
+            |credential, (key, value)| credential.with_extra(key.clone(), value.clone()),
+        );
+        AllianceSession::from_credential(&stored)?.to_credential(&self.config.api_version)
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        vec![self.config.base_url.clone()]
+    }
+
     fn is_rejection(&self, response: &ResponseView<'_>) -> bool {
         if response.status == StatusCode::UNAUTHORIZED {
             return true;

@@ -12,7 +12,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::store::CredentialStore;
+use crate::store::{CredentialStore, RestoringStore};
 use crate::{AuthError, Credential, CredentialSource, RefreshPolicy};
 
 /// The entry is fresh: its refresh time has not come (a timer flips this; no clock read needed).
@@ -64,6 +64,8 @@ struct Control {
     failures: u32,
     next_attempt: Option<Instant>,
     last_generation: u64,
+    /// When a rejection last invalidated a credential (the rejection window).
+    last_rejection: Option<Instant>,
 }
 
 struct Entry {
@@ -96,9 +98,14 @@ impl CacheBuilder {
         self
     }
 
-    /// Reuses and saves credentials in `store`. Default: none (memory only).
+    /// Reuses and saves credentials in `store`. Default: none (memory only). A stored entry is
+    /// rebuilt by the source ([`CredentialSource::restore`]): its headers never come from the
+    /// store.
     pub fn store(mut self, store: Arc<dyn CredentialStore>) -> Self {
-        self.store = Some(store);
+        self.store = Some(Arc::new(RestoringStore::new(
+            store,
+            Arc::clone(&self.source),
+        )));
         self
     }
 
@@ -186,6 +193,31 @@ impl CredentialCache {
         }
     }
 
+    /// A client saw the provider reject the credential of `generation`: like
+    /// [`invalidate`](Self::invalidate), under the rejection-storm rule of
+    /// [`RefreshPolicy::rejection_window`]. Returns whether to retry with a new credential;
+    /// `false` means the credential is kept (it is younger than the window and this cache
+    /// already re-authenticated on a rejection within it, or it came from the store) and the
+    /// caller returns the rejection as it is. A stale generation answers `true`: a newer
+    /// credential is there to retry with.
+    pub fn reject(&self, generation: u64) -> bool {
+        let current = self.inner.current.load_full();
+        if let Some(entry) = current.as_deref()
+            && entry.credential.generation() == generation
+            && entry.state.load(Ordering::Acquire) != REJECTED
+            && !self.inner.rejection_allowed(&entry.credential)
+        {
+            tracing::debug!(
+                provider = self.inner.source.identity().provider(),
+                generation,
+                "a just-acquired credential was rejected within the rejection window; kept, and the rejection returned as it is"
+            );
+            return false;
+        }
+        self.invalidate(generation);
+        true
+    }
+
     /// Asks for a refresh now while the current credential stays in service (as if its refresh
     /// margin had begun).
     pub fn mark_stale(&self) {
@@ -265,6 +297,26 @@ impl CredentialCache {
 impl Inner {
     fn lock_control(&self) -> MutexGuard<'_, Control> {
         self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The rejection-storm rule (see [`RefreshPolicy::rejection_window`]): whether a rejection
+    /// of `credential` may cost a re-authentication now; records it when it may.
+    fn rejection_allowed(&self, credential: &Credential) -> bool {
+        let window = self.policy.rejection_window;
+        let young = credential
+            .acquired_at()
+            .elapsed()
+            .is_ok_and(|age| age < window);
+        let mut control = self.lock_control();
+        let now = Instant::now();
+        let recent = control
+            .last_rejection
+            .is_some_and(|at| now.duration_since(at) < window);
+        if young && (recent || credential.is_from_store()) {
+            return false;
+        }
+        control.last_rejection = Some(now);
+        true
     }
 
     fn start_background_refresh(self: &Arc<Self>, now: Instant) {

@@ -21,6 +21,8 @@ pub struct Credential {
     expires_at: SystemTime,
     extras: BTreeMap<String, SecretString>,
     generation: u64,
+    acquired_at: SystemTime,
+    from_store: bool,
 }
 
 impl Credential {
@@ -32,6 +34,8 @@ impl Credential {
             expires_at,
             extras: BTreeMap::new(),
             generation: 0,
+            acquired_at: SystemTime::now(),
+            from_store: false,
         }
     }
 
@@ -91,6 +95,28 @@ impl Credential {
     /// All provider state, by name.
     pub fn extras(&self) -> &BTreeMap<String, SecretString> {
         &self.extras
+    }
+
+    /// When the provider issued it: set to now by [`new`](Self::new); a credential read from a
+    /// store keeps the time it was first acquired.
+    pub fn acquired_at(&self) -> SystemTime {
+        self.acquired_at
+    }
+
+    /// Sets when it was acquired (for a credential rebuilt from stored data).
+    pub fn with_acquired_at(mut self, acquired_at: SystemTime) -> Self {
+        self.acquired_at = acquired_at;
+        self
+    }
+
+    /// Whether it was read from a store (acquired by another process or an earlier run)
+    /// rather than acquired by this cache.
+    pub fn is_from_store(&self) -> bool {
+        self.from_store
+    }
+
+    pub(crate) fn mark_from_store(&mut self) {
+        self.from_store = true;
     }
 
     /// Which credential of its cache this is: every credential a cache installs gets the next

@@ -1,6 +1,6 @@
 //! A store of one JSON file per identity in a private folder.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{CredentialStore, PersistedCredential, StoreLock};
-use crate::{AuthError, Credential, Identity};
+use crate::{AuthError, Credential, Identity, private_fs};
 
 /// How old a temporary file must be before a later write deletes it as a crashed writer's
 /// leftover: 1 minute.
@@ -21,6 +21,11 @@ pub const STALE_TEMPORARY_AGE: Duration = Duration::from_secs(60);
 ///   old file, so a crash leaves either the old or the new credential, never half of one. A
 ///   temporary file a crashed writer left behind is deleted by the next write of the same
 ///   identity once it is [`STALE_TEMPORARY_AGE`] old.
+/// - A folder that is not the user's own, or that group or others may write, is refused: no
+///   entry is read from it or written to it ([`check_folder`](Self::check_folder)).
+/// - Files are opened without trust ([`private_fs`]): a symbolic link, FIFO, another user's
+///   file, a file group or others may read or write, or one over 1 MiB is ignored with a
+///   warning, never followed or waited on. The same goes for the lock files.
 /// - A file that cannot be read or parsed, or that a newer version wrote, is reported through
 ///   `tracing` and treated as absent.
 /// - [`lock`](CredentialStore::lock) takes an advisory lock on `<key>.lock`, so processes sharing
@@ -54,24 +59,34 @@ impl FileStore {
         self.folder.join(format!("{}.json", identity.storage_key()))
     }
 
-    fn read(&self, identity: &Identity) -> Option<Credential> {
+    /// Refuses a folder that is not the user's own or that others may write (see
+    /// [`private_fs`]): a configuration error naming the folder and the fix. A missing folder
+    /// passes (it is created 0700 on first write).
+    pub fn check_folder(&self) -> Result<(), AuthError> {
+        private_fs::check_folder(&self.folder)
+            .map(|_| ())
+            .map_err(|refusal| AuthError::store(refusal.to_string()))
+    }
+
+    fn read(&self, identity: &Identity) -> Result<Option<Credential>, AuthError> {
+        self.check_folder()?;
         let path = self.path_for(identity);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "credential file unreadable; treated as absent");
-                return None;
+        let bytes = match private_fs::read_file(&path, private_fs::MAX_FILE_BYTES) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
+            Err(problem) => {
+                tracing::warn!(path = %path.display(), %problem, "credential file ignored; authenticating as if it were absent");
+                return Ok(None);
             }
         };
         let parsed = serde_json::from_slice::<PersistedCredential>(&bytes)
             .map_err(|error| format!("not valid credential JSON ({})", error.classify_name()))
             .and_then(|entry| entry.into_credential(identity.provider()));
         match parsed {
-            Ok(credential) => Some(credential),
+            Ok(credential) => Ok(Some(credential)),
             Err(problem) => {
                 tracing::warn!(path = %path.display(), %problem, "credential file unusable; treated as absent");
-                None
+                Ok(None)
             }
         }
     }
@@ -113,7 +128,7 @@ impl FileStore {
             fastrand::u64(..)
         ));
         let result = (|| {
-            let mut file = private_file_options().open(&temporary)?;
+            let mut file = private_fs::new_file_options().open(&temporary)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
             fs::rename(&temporary, &target)?;
@@ -147,26 +162,11 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
+/// Creates the folder 0700 when missing; a folder that is not the user's own is refused with
+/// `PermissionDenied` carrying the refusal (folder and fix).
 fn create_private_folder(folder: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(folder)
-}
-
-fn private_file_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+    private_fs::create_folder(folder)?
+        .map_err(|refusal| io::Error::new(io::ErrorKind::PermissionDenied, refusal))
 }
 
 fn store_error(action: &str, folder: &Path, error: io::Error) -> AuthError {
@@ -181,9 +181,9 @@ impl CredentialStore for FileStore {
     async fn load(&self, identity: &Identity) -> Result<Option<Credential>, AuthError> {
         let store = self.clone();
         let identity = identity.clone();
-        Ok(tokio::task::spawn_blocking(move || store.read(&identity))
+        tokio::task::spawn_blocking(move || store.read(&identity))
             .await
-            .unwrap_or(None))
+            .unwrap_or(Ok(None))
     }
 
     async fn save(&self, identity: &Identity, credential: &Credential) -> Result<(), AuthError> {
@@ -197,6 +197,7 @@ impl CredentialStore for FileStore {
     }
 
     async fn remove(&self, identity: &Identity) -> Result<(), AuthError> {
+        self.check_folder()?;
         match fs::remove_file(self.path_for(identity)) {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -209,14 +210,13 @@ impl CredentialStore for FileStore {
         let path = folder.join(format!("{}.lock", identity.storage_key()));
         let locked = tokio::task::spawn_blocking(move || -> io::Result<File> {
             create_private_folder(&folder)?;
-            let mut options = OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let file = options.open(&path)?;
+            // Never a symbolic link followed or a FIFO waited on (see `private_fs`).
+            let file = private_fs::open_lock_file(&path).map_err(|problem| {
+                io::Error::other(format!(
+                    "the lock file {} is ignored: {problem}",
+                    path.display()
+                ))
+            })?;
             file.lock()?;
             Ok(file)
         })

@@ -82,6 +82,21 @@ impl CredentialSource for ScriptedSource {
             &format!("Bearer token-{n}"),
         )
     }
+
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        extras: &std::collections::BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        let header = format!("Bearer {}", secrecy::ExposeSecret::expose_secret(&token));
+        let credential = extras
+            .iter()
+            .fold(Credential::new(token, expires_at), |c, (k, v)| {
+                c.with_extra(k.clone(), v.clone())
+            });
+        credential.with_header("test", http::header::AUTHORIZATION, &header)
+    }
 }
 
 /// A cache over `source` with the default policy, keeping its credentials in `store`.

@@ -1,0 +1,59 @@
+//! The store as a cache sees it: stored data turned back into a credential by its provider.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{CredentialStore, StoreLock};
+use crate::{AuthError, Credential, CredentialSource, Identity};
+
+/// Wraps a store so that every loaded entry is rebuilt by the source
+/// ([`CredentialSource::restore`]): the entry gives the token, expiry and extras, the provider
+/// the headers. An entry the source cannot rebuild is reported and treated as absent.
+///
+/// Forwards every [`CredentialStore`] method to the wrapped store.
+pub(crate) struct RestoringStore {
+    store: Arc<dyn CredentialStore>,
+    source: Arc<dyn CredentialSource>,
+}
+
+impl RestoringStore {
+    pub(crate) fn new(store: Arc<dyn CredentialStore>, source: Arc<dyn CredentialSource>) -> Self {
+        Self { store, source }
+    }
+}
+
+#[async_trait]
+impl CredentialStore for RestoringStore {
+    async fn load(&self, identity: &Identity) -> Result<Option<Credential>, AuthError> {
+        let Some(stored) = self.store.load(identity).await? else {
+            return Ok(None);
+        };
+        match self
+            .source
+            .restore(stored.token().clone(), stored.expires_at(), stored.extras())
+        {
+            Ok(credential) => {
+                let mut credential = credential.with_acquired_at(stored.acquired_at());
+                credential.mark_from_store();
+                Ok(Some(credential))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the stored credential cannot be rebuilt; treated as absent");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn save(&self, identity: &Identity, credential: &Credential) -> Result<(), AuthError> {
+        self.store.save(identity, credential).await
+    }
+
+    async fn remove(&self, identity: &Identity) -> Result<(), AuthError> {
+        self.store.remove(identity).await
+    }
+
+    async fn lock(&self, identity: &Identity) -> Result<StoreLock, AuthError> {
+        self.store.lock(identity).await
+    }
+}
