@@ -15,12 +15,14 @@ use auth_core::{
 
 /// Hands out `token-N` credentials living `lifetime`, or the scripted errors first.
 pub struct ScriptedSource {
-    identity: Identity,
+    pub identity: Identity,
     pub lifetime: Duration,
     pub calls: AtomicUsize,
     pub script: Mutex<VecDeque<AuthError>>,
     pub delay: Duration,
     pub seen_previous: Mutex<Vec<Option<String>>>,
+    /// What `api_origins` answers (default: none).
+    pub origins: Vec<url::Url>,
 }
 
 impl ScriptedSource {
@@ -32,6 +34,7 @@ impl ScriptedSource {
             script: Mutex::new(VecDeque::new()),
             delay: Duration::ZERO,
             seen_previous: Mutex::new(Vec::new()),
+            origins: Vec::new(),
         }
     }
 
@@ -81,6 +84,10 @@ impl CredentialSource for ScriptedSource {
             http::header::AUTHORIZATION,
             &format!("Bearer token-{n}"),
         )
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        self.origins.clone()
     }
 
     fn restore(
