@@ -2,7 +2,7 @@
 //! serving a still-valid credential when a refresh fails, and exponential backoff.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use arc_swap::ArcSwapOption;
@@ -56,6 +56,8 @@ struct Inner {
     control: Mutex<Control>,
     acquisitions: AtomicU64,
     store_hits: AtomicU64,
+    /// A rejection invalidated a credential: the store marks the next one it saves.
+    rejection_pending: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -89,6 +91,7 @@ pub struct CacheBuilder {
     source: Arc<dyn CredentialSource>,
     store: Option<Arc<dyn CredentialStore>>,
     policy: RefreshPolicy,
+    rejection_pending: Arc<AtomicBool>,
 }
 
 impl CacheBuilder {
@@ -105,6 +108,7 @@ impl CacheBuilder {
         self.store = Some(Arc::new(RestoringStore::new(
             store,
             Arc::clone(&self.source),
+            Arc::clone(&self.rejection_pending),
         )));
         self
     }
@@ -120,6 +124,7 @@ impl CacheBuilder {
                 control: Mutex::new(Control::default()),
                 acquisitions: AtomicU64::new(0),
                 store_hits: AtomicU64::new(0),
+                rejection_pending: self.rejection_pending,
             }),
         }
     }
@@ -137,6 +142,7 @@ impl CredentialCache {
             source,
             store: None,
             policy: RefreshPolicy::default(),
+            rejection_pending: Arc::default(),
         }
     }
 
@@ -197,7 +203,7 @@ impl CredentialCache {
     /// [`invalidate`](Self::invalidate), under the rejection-storm rule of
     /// [`RefreshPolicy::rejection_window`]. Returns whether to retry with a new credential;
     /// `false` means the credential is kept (it is younger than the window and this cache
-    /// already re-authenticated on a rejection within it, or it came from the store) and the
+    /// already re-authenticated on a rejection within it, or it replaced a rejected one) and the
     /// caller returns the rejection as it is. A stale generation answers `true`: a newer
     /// credential is there to retry with.
     pub fn reject(&self, generation: u64) -> bool {
@@ -312,10 +318,11 @@ impl Inner {
         let recent = control
             .last_rejection
             .is_some_and(|at| now.duration_since(at) < window);
-        if young && (recent || credential.is_from_store()) {
+        if young && (recent || credential.follows_rejection()) {
             return false;
         }
         control.last_rejection = Some(now);
+        self.rejection_pending.store(true, Ordering::Release);
         true
     }
 

@@ -22,7 +22,7 @@ pub struct Credential {
     extras: BTreeMap<String, SecretString>,
     generation: u64,
     acquired_at: SystemTime,
-    from_store: bool,
+    follows_rejection: bool,
 }
 
 impl Credential {
@@ -35,7 +35,7 @@ impl Credential {
             extras: BTreeMap::new(),
             generation: 0,
             acquired_at: SystemTime::now(),
-            from_store: false,
+            follows_rejection: false,
         }
     }
 
@@ -109,14 +109,18 @@ impl Credential {
         self
     }
 
-    /// Whether it was read from a store (acquired by another process or an earlier run)
-    /// rather than acquired by this cache.
-    pub fn is_from_store(&self) -> bool {
-        self.from_store
+    /// Whether it was acquired to replace a credential the provider had just rejected (kept
+    /// in stores, so that another process knows it too: see
+    /// [`RefreshPolicy::rejection_window`](crate::RefreshPolicy::rejection_window)).
+    pub fn follows_rejection(&self) -> bool {
+        self.follows_rejection
     }
 
-    pub(crate) fn mark_from_store(&mut self) {
-        self.from_store = true;
+    /// Sets [`follows_rejection`](Self::follows_rejection) (for a credential rebuilt from
+    /// stored data).
+    pub fn with_follows_rejection(mut self, follows: bool) -> Self {
+        self.follows_rejection = follows;
+        self
     }
 
     /// Which credential of its cache this is: every credential a cache installs gets the next

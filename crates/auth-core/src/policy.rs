@@ -19,8 +19,8 @@ pub struct RefreshPolicy {
     /// The most time between two failed attempts. Default 60 s.
     pub max_backoff: Duration,
     /// Rejection storms: a rejection of a credential younger than this re-authenticates at most
-    /// once per this window, and not at all when the credential came from the store (another
-    /// process acquired it that recently). Meanwhile the rejection is returned as it is: an
+    /// once per this window, and not at all when the credential itself replaced a rejected one
+    /// (also when another process did that and stored it: stores keep the mark). Meanwhile the rejection is returned as it is: an
     /// endpoint that refuses a brand-new credential has a permission problem that a new login
     /// does not fix. An older credential's first rejection (expired, revoked) still
     /// re-authenticates at once. Default 30 s.

@@ -26,10 +26,15 @@ pub struct AllianceArgs {
     #[command(subcommand)]
     action: AllianceAction,
     /// API base URL.
-    #[arg(long, global = true, env = "ALLIANCE_BASE_URL", default_value = PRODUCTION_URL)]
+    #[arg(long, global = true, env = "ALLIANCE_BASE_URL", hide_env_values = true, default_value = PRODUCTION_URL)]
     base_url: String,
     /// The merchant's service code (a UUID from the bank).
-    #[arg(long, global = true, env = "ALLIANCE_SERVICE_CODE")]
+    #[arg(
+        long,
+        global = true,
+        env = "ALLIANCE_SERVICE_CODE",
+        hide_env_values = true
+    )]
     service_code: Option<String>,
     /// File holding a JWK: the merchant's private authorization key (token/header/get/check-key;
     /// else ALLIANCE_AUTH_KEY holds the JWK itself), or the public key to encrypt to (encrypt).

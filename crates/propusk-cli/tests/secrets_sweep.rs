@@ -588,7 +588,10 @@ async fn waves(shown: &mut Exhibits, folder: &Path) {
         (
             "waves get, wrong API key",
             vec!["waves", "get", &node_url],
-            vec![("WAVES_API_KEY", WAVES_WRONG_API_KEY)],
+            vec![
+                ("WAVES_API_KEY", WAVES_WRONG_API_KEY),
+                ("WAVES_NODE_URLS", &node_url),
+            ],
             5,
         ),
     ];

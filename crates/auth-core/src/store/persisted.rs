@@ -32,6 +32,9 @@ pub struct PersistedCredential {
     /// When it was acquired, Unix milliseconds (absent in entries of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acquired_at_ms: Option<u64>,
+    /// Whether it replaced a credential that had just been rejected (the rejection window).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follows_rejection: bool,
     /// Provider state.
     #[serde(default)]
     pub extras: BTreeMap<String, String>,
@@ -60,6 +63,7 @@ impl PersistedCredential {
             token: credential.token().expose_secret().to_owned(),
             expires_at_ms: unix_ms(credential.expires_at()),
             acquired_at_ms: Some(unix_ms(credential.acquired_at())),
+            follows_rejection: credential.follows_rejection(),
             extras: credential
                 .extras()
                 .iter()
@@ -97,7 +101,8 @@ impl PersistedCredential {
         let expires_at = UNIX_EPOCH + Duration::from_millis(self.expires_at_ms);
         let mut credential = Credential::new(SecretString::from(self.token), expires_at)
             // An entry of an older version: its age is unknown, so it counts as old.
-            .with_acquired_at(UNIX_EPOCH + Duration::from_millis(self.acquired_at_ms.unwrap_or(0)));
+            .with_acquired_at(UNIX_EPOCH + Duration::from_millis(self.acquired_at_ms.unwrap_or(0)))
+            .with_follows_rejection(self.follows_rejection);
         for (key, value) in self.extras {
             credential = credential.with_extra(key, SecretString::from(value));
         }

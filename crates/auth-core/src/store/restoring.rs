@@ -1,6 +1,7 @@
 //! The store as a cache sees it: stored data turned back into a credential by its provider.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
@@ -11,15 +12,28 @@ use crate::{AuthError, Credential, CredentialSource, Identity};
 /// ([`CredentialSource::restore`]): the entry gives the token, expiry and extras, the provider
 /// the headers. An entry the source cannot rebuild is reported and treated as absent.
 ///
+/// A save that follows a rejection (`rejection_pending`, set by the cache) marks the saved
+/// credential [`follows_rejection`](Credential::follows_rejection), so other processes apply
+/// the rejection window to it too.
+///
 /// Forwards every [`CredentialStore`] method to the wrapped store.
 pub(crate) struct RestoringStore {
     store: Arc<dyn CredentialStore>,
     source: Arc<dyn CredentialSource>,
+    rejection_pending: Arc<AtomicBool>,
 }
 
 impl RestoringStore {
-    pub(crate) fn new(store: Arc<dyn CredentialStore>, source: Arc<dyn CredentialSource>) -> Self {
-        Self { store, source }
+    pub(crate) fn new(
+        store: Arc<dyn CredentialStore>,
+        source: Arc<dyn CredentialSource>,
+        rejection_pending: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            store,
+            source,
+            rejection_pending,
+        }
     }
 }
 
@@ -33,11 +47,11 @@ impl CredentialStore for RestoringStore {
             .source
             .restore(stored.token().clone(), stored.expires_at(), stored.extras())
         {
-            Ok(credential) => {
-                let mut credential = credential.with_acquired_at(stored.acquired_at());
-                credential.mark_from_store();
-                Ok(Some(credential))
-            }
+            Ok(credential) => Ok(Some(
+                credential
+                    .with_acquired_at(stored.acquired_at())
+                    .with_follows_rejection(stored.follows_rejection()),
+            )),
             Err(error) => {
                 tracing::warn!(%error, "the stored credential cannot be rebuilt; treated as absent");
                 Ok(None)
@@ -46,6 +60,10 @@ impl CredentialStore for RestoringStore {
     }
 
     async fn save(&self, identity: &Identity, credential: &Credential) -> Result<(), AuthError> {
+        if self.rejection_pending.swap(false, Ordering::AcqRel) {
+            let marked = credential.clone().with_follows_rejection(true);
+            return self.store.save(identity, &marked).await;
+        }
         self.store.save(identity, credential).await
     }
 
