@@ -114,13 +114,19 @@ impl AllianceSource {
                 PROVIDER,
                 Some(status.as_u16()),
                 format!(
-                    "authorize_virtual_device refused the service code: {}",
-                    auth_core::excerpt(&body)
+                    "authorize_virtual_device refused the service code (answer: {})",
+                    jwe::describe_shape(&body)
                 ),
             ));
         }
         if !status.is_success() {
-            return Err(AuthError::server(PROVIDER, status.as_u16(), &body));
+            // Described, not quoted: an authorize answer may carry a session in clear.
+            let shape = jwe::describe_shape(&body);
+            return Err(AuthError::server(
+                PROVIDER,
+                status.as_u16(),
+                shape.as_bytes(),
+            ));
         }
         let plaintext =
             jwe::decrypt_answer(&self.config.authorization_key, &body).map_err(|error| {

@@ -239,6 +239,62 @@ pub fn open_lock_file(path: &Path) -> Result<File, UntrustedFile> {
     Ok(file)
 }
 
+/// The most a key file (`--key-file`, `--private-key-file`) may hold: 64 KiB.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads a file the user named (a key file, a certificate bundle), at most `cap` bytes: never
+/// more than `cap + 1` bytes are read, so `/dev/zero` or a huge file cannot exhaust memory. A
+/// larger file is an `InvalidData` error saying so. Unlike [`read_file`], it follows symbolic
+/// links and does not ask for owner-only modes: the user chose this path.
+pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let file = open_untrusting_follow(path)?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is larger than {cap} bytes, too large for what it should hold"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Opens for reading without waiting on a FIFO (`O_NONBLOCK`); symbolic links are followed.
+fn open_untrusting_follow(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags((OFlags::NONBLOCK | OFlags::CLOEXEC).bits() as i32);
+    }
+    let file = options.open(path)?;
+    if file.metadata()?.file_type().is_fifo_like() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a FIFO or socket, not a file",
+        ));
+    }
+    Ok(file)
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+
+impl FifoLike for fs::FileType {
+    #[cfg(unix)]
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo() || self.is_socket()
+    }
+    #[cfg(not(unix))]
+    fn is_fifo_like(&self) -> bool {
+        false
+    }
+}
+
 /// Options for a new private file (0600, `O_EXCL`, never through a symbolic link), for the
 /// temporary file of an atomic write.
 pub fn new_file_options() -> OpenOptions {
@@ -425,6 +481,18 @@ mod tests {
             open_lock_file(&path),
             Err(UntrustedFile::OtherOwner(4242))
         ));
+    }
+
+    #[test]
+    fn read_capped_stops_at_the_cap_even_on_dev_zero() {
+        let error = read_capped(Path::new("/dev/zero"), MAX_KEY_FILE_BYTES).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("65536"), "{error}");
+        let folder = private_folder();
+        let path = folder.path().join("key");
+        write_private(&path, b"key");
+        assert_eq!(read_capped(&path, 3).unwrap(), b"key");
+        assert!(read_capped(&path, 2).is_err());
     }
 
     #[test]

@@ -95,15 +95,19 @@ fn read_key(key_file: Option<&Path>) -> Result<SecretString, CliError> {
     })
 }
 
+/// At most 64 KiB (`private_fs::MAX_KEY_FILE_BYTES`), read by the shared capped reader.
 fn read_key_file(path: &Path) -> Result<SecretString, CliError> {
-    std::fs::read_to_string(path)
+    let problem = |problem: String| {
+        CliError::usage(format!(
+            "could not read the key file {}: {problem}",
+            path.display()
+        ))
+    };
+    let bytes = auth_core::private_fs::read_capped(path, auth_core::private_fs::MAX_KEY_FILE_BYTES)
+        .map_err(|error| problem(error.to_string()))?;
+    String::from_utf8(bytes)
         .map(SecretString::from)
-        .map_err(|error| {
-            CliError::usage(format!(
-                "could not read the key file {}: {error}",
-                path.display()
-            ))
-        })
+        .map_err(|_| problem("it is not UTF-8 text (a JWK is JSON)".to_owned()))
 }
 
 fn check_key(key_file: Option<&Path>) -> Result<(), CliError> {

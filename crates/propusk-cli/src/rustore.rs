@@ -63,12 +63,13 @@ pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
         }
     };
     if let Some(path) = args.root_certs {
-        let pem = std::fs::read(&path).map_err(|error| {
-            CliError::usage(format!(
-                "could not read the root certificates file {}: {error}",
-                path.display()
-            ))
-        })?;
+        let pem = auth_core::private_fs::read_capped(&path, auth_core::private_fs::MAX_FILE_BYTES)
+            .map_err(|error| {
+                CliError::usage(format!(
+                    "could not read the root certificates file {}: {error}",
+                    path.display()
+                ))
+            })?;
         builder = builder.add_root_certificate_pem(&pem);
     }
     let config = builder.build()?;
