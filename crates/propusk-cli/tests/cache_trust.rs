@@ -71,7 +71,14 @@ async fn stocked(emulator: &KonturEmulator) -> (tempfile::TempDir, PathBuf, Stri
 }
 
 fn chown(path: &Path, uid: u32) {
-    assert!(Command::new("chown").arg(uid.to_string()).arg(path).status().unwrap().success());
+    assert!(
+        Command::new("chown")
+            .arg(uid.to_string())
+            .arg(path)
+            .status()
+            .unwrap()
+            .success()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,16 +100,38 @@ async fn an_untrusted_cache_folder_is_refused_with_exit_2_and_left_alone() {
         }
         let before = listing(cache.path());
         let logins = emulator.authentications();
-        for action in [&["token"][..], &["header"], &["get", &format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url())]] {
+        for action in [
+            &["token"][..],
+            &["header"],
+            &[
+                "get",
+                &format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url()),
+            ],
+        ] {
             let output = run(propusk(&emulator, cache.path(), action)).await;
             let stderr = text(&output.stderr);
             assert_eq!(output.status.code(), Some(2), "{case} {action:?}: {stderr}");
             let shown = cache.path().display().to_string();
-            assert!(stderr.contains(&format!("chmod 700 {shown}")), "{case}: {stderr}");
-            assert!(output.stdout.is_empty(), "{case}: nothing read: {}", text(&output.stdout));
+            assert!(
+                stderr.contains(&format!("chmod 700 {shown}")),
+                "{case}: {stderr}"
+            );
+            assert!(
+                output.stdout.is_empty(),
+                "{case}: nothing read: {}",
+                text(&output.stdout)
+            );
         }
-        assert_eq!(listing(cache.path()), before, "{case}: nothing written or deleted");
-        assert_eq!(emulator.authentications(), logins, "{case}: no login either");
+        assert_eq!(
+            listing(cache.path()),
+            before,
+            "{case}: nothing written or deleted"
+        );
+        assert_eq!(
+            emulator.authentications(),
+            logins,
+            "{case}: no login either"
+        );
         if case == "another owner" {
             chown(cache.path(), 0);
         }
@@ -129,9 +158,18 @@ async fn a_planted_cache_file_is_ignored_with_a_warning_and_the_tool_authenticat
     let emulator = KonturEmulator::start().await;
     let root = auth_core::private_fs::effective_uid() == 0;
     let cases: [(&str, &dyn Fn(&Path)); 5] = [
-        ("symlink to /dev/zero", &|path| symlink("/dev/zero", path).unwrap()),
+        ("symlink to /dev/zero", &|path| {
+            symlink("/dev/zero", path).unwrap()
+        }),
         ("fifo", &|path| {
-            assert!(Command::new("mkfifo").args(["-m", "600"]).arg(path).status().unwrap().success())
+            assert!(
+                Command::new("mkfifo")
+                    .args(["-m", "600"])
+                    .arg(path)
+                    .status()
+                    .unwrap()
+                    .success()
+            )
         }),
         ("over 1 MiB", &|path| {
             let mut bytes = PLANTED.trim_end_matches('}').to_owned();
@@ -162,10 +200,23 @@ async fn a_planted_cache_file_is_ignored_with_a_warning_and_the_tool_authenticat
         let stderr = text(&output.stderr);
         assert!(output.status.success(), "{case}: {stderr}");
         let token = text(&output.stdout);
-        assert!(!token.contains("Planted") && token != first_token, "{case}: {token}");
-        assert_eq!(emulator.authentications(), logins + 1, "{case}: authenticated afresh");
-        assert!(stderr.contains("WARN") && stderr.contains("ignored"), "{case}: {stderr}");
-        assert!(stderr.contains(&file.display().to_string()), "{case}: names the file: {stderr}");
+        assert!(
+            !token.contains("Planted") && token != first_token,
+            "{case}: {token}"
+        );
+        assert_eq!(
+            emulator.authentications(),
+            logins + 1,
+            "{case}: authenticated afresh"
+        );
+        assert!(
+            stderr.contains("WARN") && stderr.contains("ignored"),
+            "{case}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&file.display().to_string()),
+            "{case}: names the file: {stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "{case}: one line: {stderr}");
     }
 }
@@ -180,14 +231,22 @@ async fn a_planted_header_in_the_cache_file_is_never_sent() {
     entry["headers"] = serde_json::json!([["x-planted", "1"], ["authorization", "Planted"]]);
     std::fs::write(&file, entry.to_string()).unwrap();
     let url = format!("{}/data", api.url());
-    let output = run(propusk(&emulator, cache.path(), &["get", &url, "--allow-origin", &api.url()])).await;
+    let output = run(propusk(
+        &emulator,
+        cache.path(),
+        &["get", &url, "--allow-origin", &api.url()],
+    ))
+    .await;
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(emulator.authentications(), 1, "the stored token was reused");
     let sent = api.requests().pop().unwrap();
     assert!(sent.get("x-planted").is_none(), "{sent:?}");
     assert!(
-        sent["authorization"].to_str().unwrap().ends_with(&format!("konturediauth_token={}", token.trim())),
+        sent["authorization"]
+            .to_str()
+            .unwrap()
+            .ends_with(&format!("konturediauth_token={}", token.trim())),
         "rebuilt from the stored token"
     );
     assert!(stderr.contains("ignored and never sent"), "{stderr}");
@@ -200,8 +259,18 @@ async fn five_get_runs_against_an_endpoint_that_always_refuses_log_in_twice() {
     let cache = tempfile::tempdir().unwrap();
     let url = format!("{}/forbidden", refuses.url());
     for round in 0..5 {
-        let output = run(propusk(&emulator, cache.path(), &["get", &url, "--allow-origin", &refuses.url()])).await;
-        assert_eq!(output.status.code(), Some(3), "round {round}: {}", text(&output.stderr));
+        let output = run(propusk(
+            &emulator,
+            cache.path(),
+            &["get", &url, "--allow-origin", &refuses.url()],
+        ))
+        .await;
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "round {round}: {}",
+            text(&output.stderr)
+        );
         assert_eq!(text(&output.stderr).lines().count(), 1, "round {round}");
     }
     // Run 1: a login, the refusal, one re-login, the refusal again (exit 3). Runs 2-5 find a
