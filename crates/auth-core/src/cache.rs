@@ -208,10 +208,22 @@ impl CredentialCache {
     /// credential is there to retry with.
     pub fn reject(&self, generation: u64) -> bool {
         let current = self.inner.current.load_full();
-        if let Some(entry) = current.as_deref()
-            && entry.credential.generation() == generation
-            && entry.state.load(Ordering::Acquire) != REJECTED
-            && !self.inner.rejection_allowed(&entry.credential)
+        let Some(entry) = current
+            .as_deref()
+            .filter(|e| e.credential.generation() == generation)
+        else {
+            return true;
+        };
+        // One decision at a time, and the entry marked under the same lock, so that of many
+        // concurrent rejections of one credential, one re-authenticates and the rest retry
+        // with the new credential instead of seeing the window closed by their sibling.
+        let mut control = self.inner.lock_control();
+        if entry.state.load(Ordering::Acquire) == REJECTED {
+            return true;
+        }
+        if !self
+            .inner
+            .rejection_allowed(&mut control, &entry.credential)
         {
             tracing::debug!(
                 provider = self.inner.source.identity().provider(),
@@ -220,7 +232,12 @@ impl CredentialCache {
             );
             return false;
         }
-        self.invalidate(generation);
+        entry.state.store(REJECTED, Ordering::Release);
+        tracing::debug!(
+            provider = self.inner.source.identity().provider(),
+            generation,
+            "credential rejected; the next request re-authenticates"
+        );
         true
     }
 
@@ -307,13 +324,12 @@ impl Inner {
 
     /// The rejection-storm rule (see [`RefreshPolicy::rejection_window`]): whether a rejection
     /// of `credential` may cost a re-authentication now; records it when it may.
-    fn rejection_allowed(&self, credential: &Credential) -> bool {
+    fn rejection_allowed(&self, control: &mut Control, credential: &Credential) -> bool {
         let window = self.policy.rejection_window;
         let young = credential
             .acquired_at()
             .elapsed()
             .is_ok_and(|age| age < window);
-        let mut control = self.lock_control();
         let now = Instant::now();
         let recent = control
             .last_rejection

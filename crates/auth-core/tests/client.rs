@@ -361,3 +361,36 @@ async fn plain_http_carries_a_credential_only_to_loopback() {
     assert!(error.to_string().contains("only https"), "{error}");
     assert_eq!(source.calls(), 0, "refused before even authenticating");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_rejections_of_a_revoked_token_cost_one_login_and_all_retry() {
+    let server = MockServer::start().await;
+    Mock::given(path("/data"))
+        .and(header("authorization", "Bearer token-2"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = Arc::new(client(&source));
+    client.cache().get().await.unwrap();
+    let url = format!("{}/data", server.uri());
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (client, url) = (Arc::clone(&client), url.clone());
+        tasks.push(tokio::spawn(async move {
+            client.get(&url).await.unwrap().status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(
+            task.await.unwrap(),
+            200,
+            "every request retried with token-2"
+        );
+    }
+    assert_eq!(source.calls(), 2);
+}
