@@ -438,7 +438,7 @@ mod tests {
             read_file(&path, MAX_FILE_BYTES),
             Err(UntrustedFile::TooLarge(_))
         ));
-        write_private(&path, &vec![b'a'; 16]);
+        write_private(&path, &[b'a'; 16]);
         assert!(matches!(
             read_file(&path, 15),
             Err(UntrustedFile::TooLarge(16))

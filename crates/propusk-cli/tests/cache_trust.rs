@@ -150,6 +150,9 @@ async fn a_new_cache_folder_is_created_0700() {
     assert_eq!(mode, 0o700);
 }
 
+/// Puts something in place of the credential file.
+type Plant = dyn Fn(&Path);
+
 const PLANTED: &str =
     r#"{"format":1,"provider":"kontur","token":"Planted-Token","expires_at_ms":4102444800000}"#;
 
@@ -157,7 +160,7 @@ const PLANTED: &str =
 async fn a_planted_cache_file_is_ignored_with_a_warning_and_the_tool_authenticates() {
     let emulator = KonturEmulator::start().await;
     let root = auth_core::private_fs::effective_uid() == 0;
-    let cases: [(&str, &dyn Fn(&Path)); 5] = [
+    let cases: [(&str, &Plant); 5] = [
         ("symlink to /dev/zero", &|path| {
             symlink("/dev/zero", path).unwrap()
         }),
