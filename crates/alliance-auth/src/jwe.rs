@@ -134,14 +134,35 @@ struct JweAnswer {
 }
 
 /// Decrypts a `{"jwe": "<compact JWE>"}` answer body with `key` and returns the plaintext.
+///
+/// An answer of another shape is described, never quoted: it may be a session in clear
+/// (`refreshToken`, `authToken`).
 pub fn decrypt_answer(key: &MerchantKey, body: &[u8]) -> Result<Vec<u8>, JweError> {
     let answer: JweAnswer = serde_json::from_slice(body).map_err(|_| {
         JweError::new(format!(
-            "expected a JSON object {{\"jwe\": \"…\"}}, got: {}",
-            auth_core::excerpt(body)
+            "expected a JSON object {{\"jwe\": \"…\"}}, got {}",
+            describe_shape(body)
         ))
     })?;
     decrypt(key, &answer.jwe)
+}
+
+/// What a body looks like, without any of its values: "a JSON object with fields a, b", "a
+/// JSON array", "no JSON (N bytes)". Field names are cut to 40 characters, at most 10 listed.
+pub fn describe_shape(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(fields)) => {
+            let names: Vec<String> = fields
+                .keys()
+                .take(10)
+                .map(|name| name.chars().filter(|c| !c.is_control()).take(40).collect())
+                .collect();
+            format!("a JSON object with fields: {}", names.join(", "))
+        }
+        Ok(serde_json::Value::Array(_)) => "a JSON array".to_owned(),
+        Ok(_) => "a bare JSON value".to_owned(),
+        Err(_) => format!("no JSON ({} bytes)", body.len()),
+    }
 }
 
 fn shown(value: Option<&str>) -> String {
@@ -271,8 +292,10 @@ mod tests {
                 .message()
                 .contains("not base64url")
         );
+        // Described, not quoted (issue 14: an answer may be a session in clear).
         let error = decrypt_answer(&key, b"<html>oops</html>").unwrap_err();
-        assert!(error.message().contains("<html>oops</html>"), "{error}");
+        assert!(error.message().contains("no JSON (17 bytes)"), "{error}");
+        assert!(!error.message().contains("oops"), "{error}");
     }
 
     /// Found by the `alliance_jwe` fuzz target: josekit computed `len - 8` on the encrypted key
@@ -308,5 +331,27 @@ mod tests {
             decrypt_answer(&key, body.as_bytes()).unwrap(),
             br#"{"a":1}"#
         );
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_shape_answer_is_described_not_quoted() {
+        // The demo merchant's key of the protocol sheet (public test material).
+        let key = MerchantKey::from_jwk(
+            r#"{"kty":"EC","crv":"P-384","use":"enc","alg":"ECDH-ES+A256KW","d":"QVwaujXBuM1mdyNSadU5qSjRk5xggY-aX7yzes_qyNQC9nTVO1SmNBHd_fBzZILd","x":"lxF9kVkpdTRqd256CO0Q3fOEgAPcek-U_Q72UoySdXXZWr9Tf8bSMhc8gwVbgtDC","y":"3aQaGq0Va9OsGhPr63jZ2KEcfO1jqibz6bKFeJr6K6h4dHFGj298hv7sb6bYaUyD"}"#,
+        )
+        .unwrap();
+        let body = br#"{"refreshToken":"Canary-R-1","authToken":"Canary-A-2"}"#;
+        let error = decrypt_answer(&key, body).unwrap_err().to_string();
+        assert!(!error.contains("Canary"), "{error}");
+        assert!(
+            error.contains("refreshToken, authToken") || error.contains("authToken, refreshToken"),
+            "{error}"
+        );
+        assert_eq!(describe_shape(b"<html>"), "no JSON (6 bytes)");
     }
 }

@@ -114,13 +114,19 @@ impl AllianceSource {
                 PROVIDER,
                 Some(status.as_u16()),
                 format!(
-                    "authorize_virtual_device refused the service code: {}",
-                    auth_core::excerpt(&body)
+                    "authorize_virtual_device refused the service code (answer: {})",
+                    jwe::describe_shape(&body)
                 ),
             ));
         }
         if !status.is_success() {
-            return Err(AuthError::server(PROVIDER, status.as_u16(), &body));
+            // Described, not quoted: an authorize answer may carry a session in clear.
+            let shape = jwe::describe_shape(&body);
+            return Err(AuthError::server(
+                PROVIDER,
+                status.as_u16(),
+                shape.as_bytes(),
+            ));
         }
         let plaintext =
             jwe::decrypt_answer(&self.config.authorization_key, &body).map_err(|error| {
@@ -198,6 +204,25 @@ impl CredentialSource for AllianceSource {
         self.authorize()
             .await?
             .to_credential(&self.config.api_version)
+    }
+
+    /// A stored session: its refresh token, `deviceId`, `serverPublic` and `authToken` are
+    /// read back and the headers built from them as for a new session.
+    fn restore(
+        &self,
+        token: secrecy::SecretString,
+        expires_at: std::time::SystemTime,
+        extras: &std::collections::BTreeMap<String, secrecy::SecretString>,
+    ) -> Result<Credential, AuthError> {
+        let stored = extras.iter().fold(
+            Credential::new(token, expires_at),
+            |credential, (key, value)| credential.with_extra(key.clone(), value.clone()),
+        );
+        AllianceSession::from_credential(&stored)?.to_credential(&self.config.api_version)
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        vec![self.config.base_url.clone()]
     }
 
     fn is_rejection(&self, response: &ResponseView<'_>) -> bool {

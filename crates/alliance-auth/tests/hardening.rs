@@ -238,6 +238,9 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_session() {
     for (case, misbehaviour) in transport_faults() {
         let server = HostileServer::start(misbehaviour);
         let error = client
+            .clone()
+            // The hostile server stands in for the API: an allowed origin.
+            .allow_origin(&url::Url::parse(&server.url()).unwrap())
             .get(format!("{}/{OPERATIONS}", server.url()))
             .await
             .unwrap_err();
@@ -252,7 +255,12 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_session() {
             limit: 64 * 1024 * 1024,
             declare_length,
         });
-        let error = client.get(server.url()).await.unwrap_err();
+        let error = client
+            .clone()
+            .allow_origin(&url::Url::parse(&server.url()).unwrap())
+            .get(server.url())
+            .await
+            .unwrap_err();
         assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
         assert!(server.wait_until_quiet(Duration::from_secs(10)));
         assert!(

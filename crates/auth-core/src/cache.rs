@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::store::{CredentialStore, LockAttempt, Saved, StoreLock};
+use crate::store::{CredentialStore, LockAttempt, RestoringStore, Saved, StoreLock};
 use crate::{AuthError, Credential, CredentialSource, Identity, RefreshPolicy};
 
 /// The entry is fresh: its refresh time has not come (a timer flips this; no clock read needed).
@@ -63,6 +63,8 @@ struct Inner {
     control: Mutex<Control>,
     acquisitions: AtomicU64,
     store_hits: AtomicU64,
+    /// A rejection invalidated a credential: the store marks the next one it saves.
+    rejection_pending: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -74,6 +76,8 @@ struct Control {
     /// at once until the next attempt is due.
     last_error: Option<AuthError>,
     last_generation: u64,
+    /// When a rejection last invalidated a credential (the rejection window).
+    last_rejection: Option<Instant>,
 }
 
 /// What an acquisition knows of the credentials before it.
@@ -123,6 +127,7 @@ pub struct CacheBuilder {
     source: Arc<dyn CredentialSource>,
     store: Option<Arc<dyn CredentialStore>>,
     policy: RefreshPolicy,
+    rejection_pending: Arc<AtomicBool>,
 }
 
 impl CacheBuilder {
@@ -132,9 +137,15 @@ impl CacheBuilder {
         self
     }
 
-    /// Reuses and saves credentials in `store`. Default: none (memory only).
+    /// Reuses and saves credentials in `store`. Default: none (memory only). A stored entry is
+    /// rebuilt by the source ([`CredentialSource::restore`]): its headers never come from the
+    /// store.
     pub fn store(mut self, store: Arc<dyn CredentialStore>) -> Self {
-        self.store = Some(store);
+        self.store = Some(Arc::new(RestoringStore::new(
+            store,
+            Arc::clone(&self.source),
+            Arc::clone(&self.rejection_pending),
+        )));
         self
     }
 
@@ -149,6 +160,7 @@ impl CacheBuilder {
                 control: Mutex::new(Control::default()),
                 acquisitions: AtomicU64::new(0),
                 store_hits: AtomicU64::new(0),
+                rejection_pending: self.rejection_pending,
             }),
         }
     }
@@ -166,6 +178,7 @@ impl CredentialCache {
             source,
             store: None,
             policy: RefreshPolicy::default(),
+            rejection_pending: Arc::default(),
         }
     }
 
@@ -220,6 +233,48 @@ impl CredentialCache {
             }
             _ => false,
         }
+    }
+
+    /// A client saw the provider reject the credential of `generation`: like
+    /// [`invalidate`](Self::invalidate), under the rejection-storm rule of
+    /// [`RefreshPolicy::rejection_window`]. Returns whether to retry with a new credential;
+    /// `false` means the credential is kept (it is younger than the window and this cache
+    /// already re-authenticated on a rejection within it, or it replaced a rejected one) and the
+    /// caller returns the rejection as it is. A stale generation answers `true`: a newer
+    /// credential is there to retry with.
+    pub fn reject(&self, generation: u64) -> bool {
+        let current = self.inner.current.load_full();
+        let Some(entry) = current
+            .as_deref()
+            .filter(|e| e.credential.generation() == generation)
+        else {
+            return true;
+        };
+        // One decision at a time, and the entry marked under the same lock, so that of many
+        // concurrent rejections of one credential, one re-authenticates and the rest retry
+        // with the new credential instead of seeing the window closed by their sibling.
+        let mut control = self.inner.lock_control();
+        if entry.state.load(Ordering::Acquire) == REJECTED {
+            return true;
+        }
+        if !self
+            .inner
+            .rejection_allowed(&mut control, &entry.credential)
+        {
+            tracing::debug!(
+                provider = self.inner.source.identity().provider(),
+                generation,
+                "a just-acquired credential was rejected within the rejection window; kept, and the rejection returned as it is"
+            );
+            return false;
+        }
+        entry.state.store(REJECTED, Ordering::Release);
+        tracing::debug!(
+            provider = self.inner.source.identity().provider(),
+            generation,
+            "credential rejected; the next request re-authenticates"
+        );
+        true
     }
 
     /// Asks for a refresh now while the current credential stays in service (as if its refresh
@@ -310,6 +365,26 @@ impl CredentialCache {
 impl Inner {
     fn lock_control(&self) -> MutexGuard<'_, Control> {
         self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The rejection-storm rule (see [`RefreshPolicy::rejection_window`]): whether a rejection
+    /// of `credential` may cost a re-authentication now; records it when it may.
+    fn rejection_allowed(&self, control: &mut Control, credential: &Credential) -> bool {
+        let window = self.policy.rejection_window;
+        let young = credential
+            .acquired_at()
+            .elapsed()
+            .is_ok_and(|age| age < window);
+        let now = Instant::now();
+        let recent = control
+            .last_rejection
+            .is_some_and(|at| now.duration_since(at) < window);
+        if young && (recent || credential.follows_rejection()) {
+            return false;
+        }
+        control.last_rejection = Some(now);
+        self.rejection_pending.store(true, Ordering::Release);
+        true
     }
 
     fn start_background_refresh(self: &Arc<Self>, now: Instant) {

@@ -21,10 +21,22 @@ pub const MAX_REDIRECTS: usize = 10;
 /// the first request's origin the credential goes along; once a redirect leaves it, no
 /// credential header is sent again (`Public-Token`, `X-API-Key` and the like would otherwise
 /// travel, since reqwest strips only `Authorization` and cookies).
+///
+/// **Where the credential may go.** Only to the source's own API origins
+/// ([`CredentialSource::api_origins`](crate::CredentialSource::api_origins): the base URL's
+/// origin) and those allowed with [`allow_origin`](Self::allow_origin), and only over https,
+/// except to a loopback host. A request to any other URL is an [`AuthError::Config`] before
+/// anything is sent. A source that names no origin restricts nothing but the scheme.
+///
+/// **Rejection storms.** A rejection of a credential younger than
+/// [`RefreshPolicy::rejection_window`](crate::RefreshPolicy::rejection_window) re-authenticates
+/// at most once per window (see [`CredentialCache::reject`]); meanwhile the rejection is
+/// returned as it is.
 #[derive(Clone, Debug)]
 pub struct AuthClient {
     http: reqwest::Client,
     cache: CredentialCache,
+    origins: AllowedOrigins,
 }
 
 /// What became of one authenticated exchange.
@@ -37,9 +49,11 @@ impl AuthClient {
     /// A client with [`HttpSettings::default`].
     pub fn new(cache: CredentialCache) -> Result<Self, AuthError> {
         let provider = cache.source().identity().provider();
+        let origins = AllowedOrigins::of(&cache);
         Ok(Self {
             http: HttpSettings::default().build_client(provider)?,
             cache,
+            origins,
         })
     }
 
@@ -47,7 +61,33 @@ impl AuthClient {
     /// `.redirect(reqwest::redirect::Policy::none())`: redirects must reach this client's own
     /// handling, or credentials could follow them to another origin.
     pub fn with_http_client(cache: CredentialCache, http: reqwest::Client) -> Self {
-        Self { http, cache }
+        let origins = AllowedOrigins::of(&cache);
+        Self {
+            http,
+            cache,
+            origins,
+        }
+    }
+
+    /// Also sends the credential to `origin` (a URL; only its scheme, host and port count).
+    /// Plain http is still refused unless the host is loopback.
+    pub fn allow_origin(mut self, origin: &Url) -> Self {
+        self.origins.allow(origin);
+        self
+    }
+
+    /// The origins the credential may be sent to (empty: any, the source named none).
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.origins
+            .list
+            .iter()
+            .map(url::Origin::ascii_serialization)
+            .collect()
+    }
+
+    /// Whether the credential may be sent to `url`; the error says why not and how to allow it.
+    pub fn check_destination(&self, url: &Url) -> Result<(), AuthError> {
+        self.origins.check(self.provider(), url)
     }
 
     /// The credential cache.
@@ -77,6 +117,7 @@ impl AuthClient {
     /// Sends `request` with the credential, handling rejection and redirects as described on
     /// the type.
     pub async fn send(&self, request: Request) -> Result<Response, AuthError> {
+        self.check_destination(request.url())?;
         let retry = request.try_clone();
         // A cache hit needs no await (see docs/benchmarks.md: the future's moves cost more).
         let credential = match self.cache.fresh() {
@@ -87,7 +128,10 @@ impl AuthClient {
             Outcome::Accepted(response) => return Ok(response),
             Outcome::Rejected(response) => response,
         };
-        self.cache.invalidate(credential.generation());
+        if !self.cache.reject(credential.generation()) {
+            tracing::debug!("rejected within the rejection window: returning the rejection");
+            return Ok(response);
+        }
         let Some(retry) = retry else {
             tracing::debug!("rejected, and the body cannot be repeated: returning the rejection");
             return Ok(response);
@@ -107,14 +151,20 @@ impl AuthClient {
         F: Fn(&Credential) -> Result<Request, AuthError>,
     {
         let credential = self.cache.get().await?;
-        let response = match self.exchange(build(&credential)?, &credential).await? {
+        let request = build(&credential)?;
+        self.check_destination(request.url())?;
+        let response = match self.exchange(request, &credential).await? {
             Outcome::Accepted(response) => return Ok(response),
             Outcome::Rejected(response) => response,
         };
-        self.cache.invalidate(credential.generation());
+        if !self.cache.reject(credential.generation()) {
+            return Ok(response);
+        }
         drop(response);
         let credential = self.cache.get().await?;
-        self.last_exchange(build(&credential)?, &credential).await
+        let request = build(&credential)?;
+        self.check_destination(request.url())?;
+        self.last_exchange(request, &credential).await
     }
 
     /// The retry after a rejection: a second rejection is final.
@@ -126,7 +176,7 @@ impl AuthClient {
         match self.exchange(request, credential).await? {
             Outcome::Accepted(response) => Ok(response),
             Outcome::Rejected(response) => {
-                self.cache.invalidate(credential.generation());
+                self.cache.reject(credential.generation());
                 Err(AuthError::rejected(
                     self.provider(),
                     Some(response.status().as_u16()),
@@ -273,4 +323,69 @@ pub(crate) fn strip_credential_headers(headers: &mut HeaderMap, credential: &Cre
     }
     headers.remove(http::header::AUTHORIZATION);
     headers.remove(http::header::COOKIE);
+}
+
+/// The origins a client's credential may go to, and the https-except-loopback rule.
+#[derive(Clone, Debug, Default)]
+struct AllowedOrigins {
+    list: Vec<url::Origin>,
+}
+
+impl AllowedOrigins {
+    fn of(cache: &CredentialCache) -> Self {
+        let mut origins = Self::default();
+        for url in cache.source().api_origins() {
+            origins.allow(&url);
+        }
+        origins
+    }
+
+    fn allow(&mut self, url: &Url) {
+        let origin = url.origin();
+        if origin.is_tuple() && !self.list.contains(&origin) {
+            self.list.push(origin);
+        }
+    }
+
+    fn check(&self, provider: &'static str, url: &Url) -> Result<(), AuthError> {
+        let origin = url.origin();
+        // Only the origin is ever shown: a URL's user information or query may hold secrets.
+        let shown = origin.ascii_serialization();
+        if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(url)) {
+            return Err(AuthError::config(
+                provider,
+                format!(
+                    "the credential is not sent to {shown}: only https, or plain http to a loopback host, carries it"
+                ),
+            ));
+        }
+        if self.list.is_empty() || self.list.contains(&origin) {
+            return Ok(());
+        }
+        let allowed: Vec<String> = self
+            .list
+            .iter()
+            .map(url::Origin::ascii_serialization)
+            .collect();
+        Err(AuthError::config(
+            provider,
+            format!(
+                "the credential is not sent to {shown}: it is not the provider's API origin ({}); to send it there anyway, allow that origin (propusk: --allow-origin {shown} or PROPUSK_ALLOW_ORIGINS; library: AuthClient::allow_origin)",
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
 }

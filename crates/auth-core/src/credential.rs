@@ -21,6 +21,8 @@ pub struct Credential {
     expires_at: SystemTime,
     extras: BTreeMap<String, SecretString>,
     generation: u64,
+    acquired_at: SystemTime,
+    follows_rejection: bool,
 }
 
 impl Credential {
@@ -32,6 +34,8 @@ impl Credential {
             expires_at,
             extras: BTreeMap::new(),
             generation: 0,
+            acquired_at: SystemTime::now(),
+            follows_rejection: false,
         }
     }
 
@@ -91,6 +95,32 @@ impl Credential {
     /// All provider state, by name.
     pub fn extras(&self) -> &BTreeMap<String, SecretString> {
         &self.extras
+    }
+
+    /// When the provider issued it: set to now by [`new`](Self::new); a credential read from a
+    /// store keeps the time it was first acquired.
+    pub fn acquired_at(&self) -> SystemTime {
+        self.acquired_at
+    }
+
+    /// Sets when it was acquired (for a credential rebuilt from stored data).
+    pub fn with_acquired_at(mut self, acquired_at: SystemTime) -> Self {
+        self.acquired_at = acquired_at;
+        self
+    }
+
+    /// Whether it was acquired to replace a credential the provider had just rejected (kept
+    /// in stores, so that another process knows it too: see
+    /// [`RefreshPolicy::rejection_window`](crate::RefreshPolicy::rejection_window)).
+    pub fn follows_rejection(&self) -> bool {
+        self.follows_rejection
+    }
+
+    /// Sets [`follows_rejection`](Self::follows_rejection) (for a credential rebuilt from
+    /// stored data).
+    pub fn with_follows_rejection(mut self, follows: bool) -> Self {
+        self.follows_rejection = follows;
+        self
     }
 
     /// Which credential of its cache this is: every credential a cache installs gets the next

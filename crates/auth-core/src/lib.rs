@@ -48,6 +48,7 @@ mod identity;
 #[cfg(feature = "middleware")]
 mod middleware;
 mod policy;
+pub mod private_fs;
 mod source;
 pub mod store;
 #[cfg(feature = "testkit")]

@@ -50,7 +50,9 @@ impl Middleware for AuthMiddleware {
             Outcome::Accepted(response) => return Ok(response),
             Outcome::Rejected(response) => response,
         };
-        self.cache.invalidate(credential.generation());
+        if !self.cache.reject(credential.generation()) {
+            return Ok(response);
+        }
         let Some(mut retry) = retry else {
             return Ok(response);
         };
@@ -60,7 +62,7 @@ impl Middleware for AuthMiddleware {
         match judge(source.as_ref(), response).await.map_err(wrap)? {
             Outcome::Accepted(response) => Ok(response),
             Outcome::Rejected(response) => {
-                self.cache.invalidate(credential.generation());
+                self.cache.reject(credential.generation());
                 Err(wrap(AuthError::rejected(
                     source.identity().provider(),
                     Some(response.status().as_u16()),

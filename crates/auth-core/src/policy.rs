@@ -6,7 +6,8 @@ use std::time::Duration;
 ///
 /// Defaults: refresh 60 s before expiry, minus up to 10 s of random jitter (so a fleet does not
 /// stampede); after a failed attempt wait at least 1 s, doubling per consecutive failure up to
-/// 60 s. The margin is never more than half the credential's lifetime.
+/// 60 s. The margin is never more than half the credential's lifetime. A credential younger than
+/// 30 s that is rejected re-authenticates at most once per 30 s ([`Self::rejection_window`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshPolicy {
     /// Refresh this long before expiry. Default 60 s.
@@ -17,6 +18,13 @@ pub struct RefreshPolicy {
     pub min_retry_interval: Duration,
     /// The most time between two failed attempts. Default 60 s.
     pub max_backoff: Duration,
+    /// Rejection storms: a rejection of a credential younger than this re-authenticates at most
+    /// once per this window, and not at all when the credential itself replaced a rejected one
+    /// (also when another process did that and stored it: stores keep the mark). Meanwhile the rejection is returned as it is: an
+    /// endpoint that refuses a brand-new credential has a permission problem that a new login
+    /// does not fix. An older credential's first rejection (expired, revoked) still
+    /// re-authenticates at once. Default 30 s.
+    pub rejection_window: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -26,6 +34,7 @@ impl Default for RefreshPolicy {
             jitter: Duration::from_secs(10),
             min_retry_interval: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
+            rejection_window: Duration::from_secs(30),
         }
     }
 }

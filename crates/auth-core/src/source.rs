@@ -1,7 +1,12 @@
 //! The trait each provider implements: how a credential is obtained, applied and rejected.
 
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use http::{HeaderMap, StatusCode};
+use secrecy::SecretString;
+use url::Url;
 
 use crate::{AuthError, Credential, Identity};
 
@@ -32,6 +37,34 @@ pub trait CredentialSource: Send + Sync + 'static {
     /// `previous` is the last credential known for this identity (possibly expired or just
     /// rejected) so a provider with refresh tokens can refresh instead of logging in again.
     async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError>;
+
+    /// Rebuilds a credential from what a store kept of it: the token, its expiry and the
+    /// provider's own fields (`extras`). Each provider builds its request headers here from the
+    /// token exactly as [`acquire`](Self::acquire) does; a store's entry never supplies headers,
+    /// so whoever can write the store cannot make requests carry headers of their choosing.
+    ///
+    /// The default refuses (a configuration error): a source that does not implement it gets
+    /// no reuse of stored credentials, and authenticates afresh in each process instead.
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        extras: &BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        let _ = (token, expires_at, extras);
+        Err(AuthError::config(
+            self.identity().provider(),
+            "this credential source cannot rebuild a stored credential (CredentialSource::restore is not implemented)",
+        ))
+    }
+
+    /// The API origins this source's credential is meant for (the origin of its base URL), as
+    /// URLs (only scheme, host and port count). [`crate::AuthClient`] sends the credential to
+    /// these origins only, plus any it is told to allow. The default is none: a client over such
+    /// a source allows only the origins it is given.
+    fn api_origins(&self) -> Vec<Url> {
+        Vec::new()
+    }
 
     /// Whether the provider rejected the credential a request carried. Defaults to HTTP 401.
     fn is_rejection(&self, response: &ResponseView<'_>) -> bool {

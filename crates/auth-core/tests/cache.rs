@@ -15,6 +15,7 @@ fn policy() -> RefreshPolicy {
         jitter: Duration::ZERO,
         min_retry_interval: Duration::from_secs(1),
         max_backoff: Duration::from_secs(60),
+        ..RefreshPolicy::default()
     }
 }
 

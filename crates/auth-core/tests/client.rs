@@ -204,11 +204,193 @@ async fn the_middleware_retries_once_and_reports_a_second_rejection() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(source.calls(), 2);
+    // token-2 is seconds old and this cache re-authenticated on a rejection a moment ago: the
+    // rejection window holds it, and the 401 comes back as it is, with no new login.
+    let response = client
+        .get(format!("{}/never", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(source.calls(), 2);
+
+    // Without the window, the rejection re-authenticates once and the repeat is final.
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let cache = CredentialCache::builder(source.clone())
+        .policy(auth_core::RefreshPolicy {
+            rejection_window: Duration::ZERO,
+            ..Default::default()
+        })
+        .build();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(http)
+        .with(AuthMiddleware::new(cache))
+        .build();
     let error = client
         .get(format!("{}/never", server.uri()))
         .send()
         .await
         .unwrap_err();
     assert!(error.to_string().contains("rejected again"), "{error}");
-    assert_eq!(source.calls(), 3);
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_thousand_requests_to_an_endpoint_that_always_refuses_cost_at_most_two_logins() {
+    let server = MockServer::start().await;
+    Mock::given(path("/forbidden-to-this-account"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = client(&source);
+    let url = format!("{}/forbidden-to-this-account", server.uri());
+    let mut answered_as_is = 0;
+    for _ in 0..1000 {
+        match client.get(&url).await {
+            Ok(response) => {
+                assert_eq!(response.status(), 401, "the rejection is returned as it is");
+                answered_as_is += 1;
+            }
+            Err(error) => assert!(matches!(error, AuthError::Rejected { .. }), "{error}"),
+        }
+    }
+    assert!(source.calls() <= 2, "{} logins", source.calls());
+    assert!(answered_as_is >= 999, "{answered_as_is}");
+    assert_eq!(
+        client.cache().policy().rejection_window,
+        Duration::from_secs(30)
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_still_replaced_on_its_first_rejection() {
+    let server = MockServer::start().await;
+    Mock::given(path("/data"))
+        .and(header("authorization", "Bearer token-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = client(&source);
+    // token-1 is in service, then revoked: the next request is refused once, a new login
+    // follows, and the repeat succeeds.
+    let first = client.cache().get().await.unwrap();
+    assert_eq!(first.token().expose_secret(), "token-1");
+    let response = client.get(format!("{}/data", server.uri())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(source.calls(), 2);
+}
+
+fn source_of(origin: &str) -> Arc<ScriptedSource> {
+    Arc::new(ScriptedSource {
+        origins: vec![url::Url::parse(origin).unwrap()],
+        ..ScriptedSource::new(Duration::from_secs(600))
+    })
+}
+
+#[tokio::test]
+async fn the_credential_goes_only_to_the_sources_origin_unless_allowed() {
+    let home = MockServer::start().await;
+    let other = MockServer::start().await;
+    for server in [&home, &other] {
+        Mock::given(path("/data"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(server)
+            .await;
+    }
+    let source = source_of(&home.uri());
+    let client = client(&source);
+    assert_eq!(
+        client
+            .get(format!("{}/data", home.uri()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let error = client
+        .get(format!("{}/data?secret=canary", other.uri()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::Config { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&other.uri()) && message.contains("--allow-origin"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("canary"),
+        "only the origin is shown: {message}"
+    );
+    assert!(
+        other.received_requests().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
+
+    let client = client.allow_origin(&url::Url::parse(&other.uri()).unwrap());
+    assert_eq!(
+        client
+            .get(format!("{}/data", other.uri()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let received = other.received_requests().await.unwrap();
+    assert_eq!(received[0].headers["authorization"], "Bearer token-1");
+}
+
+#[tokio::test]
+async fn plain_http_carries_a_credential_only_to_loopback() {
+    let source = source_of("http://api.example.invalid/");
+    let client = client(&source);
+    let error = client
+        .get("http://api.example.invalid/data")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::Config { .. }), "{error}");
+    assert!(error.to_string().contains("only https"), "{error}");
+    assert_eq!(source.calls(), 0, "refused before even authenticating");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_rejections_of_a_revoked_token_cost_one_login_and_all_retry() {
+    let server = MockServer::start().await;
+    Mock::given(path("/data"))
+        .and(header("authorization", "Bearer token-2"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let source = Arc::new(ScriptedSource::new(Duration::from_secs(600)));
+    let client = Arc::new(client(&source));
+    client.cache().get().await.unwrap();
+    let url = format!("{}/data", server.uri());
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (client, url) = (Arc::clone(&client), url.clone());
+        tasks.push(tokio::spawn(async move {
+            client.get(&url).await.unwrap().status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(
+            task.await.unwrap(),
+            200,
+            "every request retried with token-2"
+        );
+    }
+    assert_eq!(source.calls(), 2);
 }

@@ -125,7 +125,7 @@ async fn broken_files_are_reported_as_warnings_naming_the_file_and_the_reason() 
     assert!(store.load(&identity).await.unwrap().is_none());
     let line = lines_with(&shown_path).pop().unwrap();
     assert!(
-        line.contains("WARN") && line.contains("unreadable"),
+        line.contains("WARN") && line.contains("ignored") && line.contains("not a regular file"),
         "{line}"
     );
 
@@ -147,6 +147,12 @@ async fn a_cache_over_a_broken_file_reports_it_authenticates_again_and_repairs_i
         b"{\"format\":1,\"provider\":\"te",
     )
     .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(store.path_for(&identity), private).unwrap();
+    }
     let source = Arc::new(ScriptedSource::new(Duration::from_secs(3600)));
     let credential = cache_over(&source, Arc::new(store.clone()))
         .get()

@@ -81,22 +81,29 @@ impl EvotorSource {
     /// The credential for `token`, without any store: `X-Authorization: <token>`, good for the
     /// configured lifetime.
     pub fn credential_for(&self, token: &str) -> Result<Credential, AuthError> {
+        self.credential_until(token, SystemTime::now() + self.config.token_lifetime)
+    }
+
+    /// The credential for `token` good until `expires_at`; its headers (and the Bearer value
+    /// for v2 paths) are built from the token alone.
+    fn credential_until(
+        &self,
+        token: &str,
+        expires_at: SystemTime,
+    ) -> Result<Credential, AuthError> {
         if !protocol::is_header_safe_token(token) {
             return Err(error::unusable_cloud_token(&self.user_id));
         }
-        Credential::new(
-            SecretString::from(token.to_owned()),
-            SystemTime::now() + self.config.token_lifetime,
-        )
-        .with_extra(
-            BEARER_EXTRA,
-            SecretString::from(protocol::bearer_value(token)),
-        )
-        .with_header(
-            PROVIDER,
-            X_AUTHORIZATION,
-            &protocol::x_authorization_value(token),
-        )
+        Credential::new(SecretString::from(token.to_owned()), expires_at)
+            .with_extra(
+                BEARER_EXTRA,
+                SecretString::from(protocol::bearer_value(token)),
+            )
+            .with_header(
+                PROVIDER,
+                X_AUTHORIZATION,
+                &protocol::x_authorization_value(token),
+            )
     }
 }
 
@@ -133,6 +140,21 @@ impl CredentialSource for EvotorSource {
             tracing::debug!(user = %self.user_id, "the store still holds the same Cloud token");
         }
         self.credential_for(token.expose_secret())
+    }
+
+    /// A stored credential: `X-Authorization` and the v2 Bearer value are rebuilt from the
+    /// token (a stored Bearer value is never used).
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        _extras: &std::collections::BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        self.credential_until(token.expose_secret(), expires_at)
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        vec![self.config.base_url.clone()]
     }
 
     fn apply(&self, credential: &Credential, path: &str, headers: &mut HeaderMap) {

@@ -222,11 +222,21 @@ impl CredentialSource for KonturOidcSource {
             .expires_in
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_EXPIRES_IN);
-        let header = format!("Bearer {}", answer.access_token);
-        Credential::new(
+        self.restore(
             SecretString::from(answer.access_token),
             SystemTime::now() + lifetime,
+            &Default::default(),
         )
-        .with_header(PROVIDER, AUTHORIZATION, &header)
+    }
+
+    /// `Authorization: Bearer <token>`, for a new or a stored token.
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        _extras: &std::collections::BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        let header = format!("Bearer {}", token.expose_secret());
+        Credential::new(token, expires_at).with_header(PROVIDER, AUTHORIZATION, &header)
     }
 }

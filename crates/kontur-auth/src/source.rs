@@ -1,5 +1,6 @@
 //! Getting a token from `POST /V1/Authenticate`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -114,12 +115,21 @@ impl KonturSource {
                 "the answer to Authenticate is not a token (it contains spaces, commas, quotes, braces, angle brackets or control characters: an error page or JSON?)",
             ));
         }
-        let header = protocol::token_header(&self.config.api_client_id, token);
-        Credential::new(
+        self.credential_for(
             SecretString::from(token.to_owned()),
             SystemTime::now() + self.config.token_lifetime,
         )
-        .with_header(PROVIDER, AUTHORIZATION, &header)
+    }
+
+    /// The credential for `token`: `Authorization: KonturEdiAuth …` built from the token and
+    /// the configured developer key (also what a stored credential is rebuilt with).
+    fn credential_for(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+    ) -> Result<Credential, AuthError> {
+        let header = protocol::token_header(&self.config.api_client_id, token.expose_secret());
+        Credential::new(token, expires_at).with_header(PROVIDER, AUTHORIZATION, &header)
     }
 }
 
@@ -139,5 +149,18 @@ impl CredentialSource for KonturSource {
 
     async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {
         self.authenticate().await
+    }
+
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        _extras: &BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        self.credential_for(token, expires_at)
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        vec![self.config.base_url.clone()]
     }
 }

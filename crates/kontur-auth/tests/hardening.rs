@@ -267,6 +267,9 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
     for (case, misbehaviour) in transport_faults() {
         let server = HostileServer::start(misbehaviour);
         let outcome = client
+            .clone()
+            // The hostile server stands in for the API: an allowed origin.
+            .allow_origin(&url::Url::parse(&server.url()).unwrap())
             .get(format!("{}/V1/Boxes/GetBoxesInfo", server.url()))
             .await;
         let error = match outcome {

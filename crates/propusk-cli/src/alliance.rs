@@ -26,10 +26,15 @@ pub struct AllianceArgs {
     #[command(subcommand)]
     action: AllianceAction,
     /// API base URL.
-    #[arg(long, global = true, env = "ALLIANCE_BASE_URL", default_value = PRODUCTION_URL)]
+    #[arg(long, global = true, env = "ALLIANCE_BASE_URL", hide_env_values = true, default_value = PRODUCTION_URL)]
     base_url: String,
     /// The merchant's service code (a UUID from the bank).
-    #[arg(long, global = true, env = "ALLIANCE_SERVICE_CODE")]
+    #[arg(
+        long,
+        global = true,
+        env = "ALLIANCE_SERVICE_CODE",
+        hide_env_values = true
+    )]
     service_code: Option<String>,
     /// File holding a JWK: the merchant's private authorization key (token/header/get/check-key;
     /// else ALLIANCE_AUTH_KEY holds the JWK itself), or the public key to encrypt to (encrypt).
@@ -90,15 +95,19 @@ fn read_key(key_file: Option<&Path>) -> Result<SecretString, CliError> {
     })
 }
 
+/// At most 64 KiB (`private_fs::MAX_KEY_FILE_BYTES`), read by the shared capped reader.
 fn read_key_file(path: &Path) -> Result<SecretString, CliError> {
-    std::fs::read_to_string(path)
+    let problem = |problem: String| {
+        CliError::usage(format!(
+            "could not read the key file {}: {problem}",
+            path.display()
+        ))
+    };
+    let bytes = auth_core::private_fs::read_capped(path, auth_core::private_fs::MAX_KEY_FILE_BYTES)
+        .map_err(|error| problem(error.to_string()))?;
+    String::from_utf8(bytes)
         .map(SecretString::from)
-        .map_err(|error| {
-            CliError::usage(format!(
-                "could not read the key file {}: {error}",
-                path.display()
-            ))
-        })
+        .map_err(|_| problem("it is not UTF-8 text (a JWK is JSON)".to_owned()))
 }
 
 fn check_key(key_file: Option<&Path>) -> Result<(), CliError> {

@@ -58,7 +58,13 @@ impl From<AuthError> for CliError {
 #[derive(Clone, Args)]
 pub struct CacheArgs {
     /// Token cache folder [default: the user cache folder + /propusk].
-    #[arg(long, global = true, env = "PROPUSK_CACHE_DIR", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "PROPUSK_CACHE_DIR",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub cache_dir: Option<PathBuf>,
     /// Do not read or write the token cache.
     #[arg(long, global = true)]
@@ -115,9 +121,10 @@ impl CacheArgs {
         if let Some(store) = self.store.as_deref().filter(|s| !s.is_empty()) {
             return open_store(store).map(Some);
         }
-        Ok(self
-            .folder()?
-            .map(|folder| Arc::new(FileStore::new(folder)) as Arc<dyn CredentialStore>))
+        match self.folder()? {
+            Some(folder) => Ok(Some(Arc::new(trusted_folder_store(folder)?))),
+            None => Ok(None),
+        }
     }
 
     /// A cache over `source` with `policy`, backed by the store.
@@ -207,7 +214,15 @@ fn open_store(value: &str) -> Result<Arc<dyn CredentialStore>, CliError> {
             "PROPUSK_STORE_CA_FILE is set, but the store is a folder: it applies to rediss:// stores only",
         ));
     }
-    Ok(Arc::new(FileStore::new(value)))
+    Ok(Arc::new(trusted_folder_store(value)?))
+/// A file store over `folder`, refused (exit 2, naming the folder and the fix) when the folder
+/// is not the user's own or others may write it: nothing is read from it or written to it.
+fn trusted_folder_store(folder: impl Into<PathBuf>) -> Result<FileStore, CliError> {
+    let store = FileStore::new(folder);
+    store
+        .check_folder()
+        .map_err(|error| CliError::usage(error.to_string()))?;
+    Ok(store)
 }
 
 /// The actions every provider offers.
@@ -219,9 +234,40 @@ pub enum CommonAction {
     Header,
     /// Authenticated GET: print the response body to stdout.
     Get {
-        /// The URL to fetch.
+        /// The URL to fetch. The credential goes only to the provider's API origin (the base
+        /// URL's), over https or plain http to loopback; any other origin is refused (exit 2).
         url: String,
+        /// Also send the credential to ORIGIN (e.g. https://host:8443); repeatable.
+        #[arg(
+            long = "allow-origin",
+            value_name = "ORIGIN",
+            env = "PROPUSK_ALLOW_ORIGINS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        allow_origins: Vec<String>,
     },
+}
+
+/// Parses origins given on the command line (`--allow-origin`, `--node-url`): URLs whose
+/// scheme, host and port count. A bad one is a usage error naming the flag, never the value
+/// (it might carry user information).
+pub fn parse_origins(values: &[String], flag: &str) -> Result<Vec<reqwest::Url>, CliError> {
+    values
+        .iter()
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .map(|value| {
+            reqwest::Url::parse(value)
+                .ok()
+                .filter(|url| url.origin().is_tuple())
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "{flag} takes an origin such as https://api.example.com:8443; one of the values given is not one"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// A secret from environment variable `variable`; unset or empty is `None`.
@@ -270,6 +316,16 @@ pub async fn run_common(
     cache: CredentialCache,
     http: HttpSettings,
 ) -> Result<(), CliError> {
+    run_common_with(action, cache, http, &[]).await
+}
+
+/// [`run_common`] with more origins `get` may send the credential to (Waves' nodes).
+pub async fn run_common_with(
+    action: &CommonAction,
+    cache: CredentialCache,
+    http: HttpSettings,
+    api_origins: &[reqwest::Url],
+) -> Result<(), CliError> {
     match action {
         CommonAction::Token => {
             let credential = cache.get().await?;
@@ -284,12 +340,29 @@ pub async fn run_common(
             }
             print_stdout(out.as_bytes())
         }
-        CommonAction::Get { url } => {
+        CommonAction::Get { url, allow_origins } => {
+            // Never echoed: a URL may carry user information or a secret in its query.
             let url = reqwest::Url::parse(url).map_err(|error| {
-                CliError::usage(format!("the URL `{url}` is not valid: {error}"))
+                CliError::usage(format!("the URL given to get is not valid: {error}"))
             })?;
             let http = http.build_client(cache.source().identity().provider())?;
-            let client = AuthClient::with_http_client(cache, http);
+            let mut client = AuthClient::with_http_client(cache, http);
+            for origin in api_origins
+                .iter()
+                .chain(&parse_origins(allow_origins, "--allow-origin")?)
+            {
+                client = client.allow_origin(origin);
+            }
+            // Before any request (and before authenticating): a configuration error, exit 2.
+            if client.allowed_origins().is_empty() {
+                // The library treats "no origin named" as unrestricted; the command line never.
+                return Err(CliError::usage(format!(
+                    "the credential is not sent to {}: no API origin is known for it; name the node with --node-url ORIGIN (WAVES_NODE_URLS), or allow the origin with --allow-origin ORIGIN (PROPUSK_ALLOW_ORIGINS)",
+                    url.origin().ascii_serialization()
+                )));
+            }
+            client.check_destination(&url)?;
+            let source = std::sync::Arc::clone(client.cache().source());
             let mut response = client.get(url).await?;
             let status = response.status();
             // Streamed to stdout as it arrives: a large answer is never held whole in memory.
@@ -299,8 +372,22 @@ pub async fn run_common(
             })? {
                 print_stdout(&chunk)?;
             }
+            let view = auth_core::ResponseView {
+                status,
+                headers: &http::HeaderMap::new(),
+                body: None,
+            };
             if status.is_success() {
                 Ok(())
+            } else if source.is_rejection(&view) {
+                // Held by the rejection window: a credential this young was just refused, and
+                // another login would not change that (docs/security.md).
+                Err(CliError {
+                    code: EXIT_REJECTED,
+                    message: format!(
+                        "the server answered HTTP {status}: it refuses a credential issued moments ago, so no new login was tried; check the account's rights for this URL"
+                    ),
+                })
             } else {
                 Err(CliError {
                     code: EXIT_STATUS,

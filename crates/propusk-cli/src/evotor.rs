@@ -21,7 +21,7 @@ pub struct EvotorArgs {
     #[command(subcommand)]
     action: EvotorAction,
     /// Cloud API base URL.
-    #[arg(long, global = true, env = "EVOTOR_BASE_URL", default_value = PRODUCTION_URL)]
+    #[arg(long, global = true, env = "EVOTOR_BASE_URL", hide_env_values = true, default_value = PRODUCTION_URL)]
     base_url: String,
     #[command(flatten)]
     cache: CacheArgs,
@@ -36,8 +36,17 @@ enum EvotorAction {
     /// Authenticated GET: X-Authorization on /api/v1/..., Authorization: Bearer plus the v2
     /// media type elsewhere. Prints the response body to stdout.
     Get {
-        /// The URL to fetch.
+        /// The URL to fetch (the API origin only, unless allowed with --allow-origin).
         url: String,
+        /// Also send the credential to ORIGIN; repeatable.
+        #[arg(
+            long = "allow-origin",
+            value_name = "ORIGIN",
+            env = "PROPUSK_ALLOW_ORIGINS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        allow_origins: Vec<String>,
     },
     /// Run the reference webhook receiver. The service credential comes from
     /// EVOTOR_SERVICE_TOKEN, or EVOTOR_WEBHOOK_LOGIN and EVOTOR_WEBHOOK_PASSWORD (Basic); users,
@@ -55,7 +64,10 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
     let common = match &args.action {
         EvotorAction::Token => CommonAction::Token,
         EvotorAction::Header => CommonAction::Header,
-        EvotorAction::Get { url } => CommonAction::Get { url: url.clone() },
+        EvotorAction::Get { url, allow_origins } => CommonAction::Get {
+            url: url.clone(),
+            allow_origins: allow_origins.clone(),
+        },
         EvotorAction::Serve { listen } => return serve(listen, &args.cache).await,
     };
     let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;

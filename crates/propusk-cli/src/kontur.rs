@@ -15,13 +15,18 @@ pub struct KonturArgs {
     #[command(subcommand)]
     action: CommonAction,
     /// API base URL.
-    #[arg(long, global = true, env = "KONTUR_BASE_URL", default_value = PRODUCTION_URL)]
+    #[arg(long, global = true, env = "KONTUR_BASE_URL", hide_env_values = true, default_value = PRODUCTION_URL)]
     base_url: String,
     /// Developer key (konturediauth_api_client_id).
-    #[arg(long, global = true, env = "KONTUR_API_CLIENT_ID")]
+    #[arg(
+        long,
+        global = true,
+        env = "KONTUR_API_CLIENT_ID",
+        hide_env_values = true
+    )]
     client_id: Option<String>,
     /// Login (the password comes from KONTUR_PASSWORD only).
-    #[arg(long, global = true, env = "KONTUR_LOGIN")]
+    #[arg(long, global = true, env = "KONTUR_LOGIN", hide_env_values = true)]
     login: Option<String>,
     #[command(flatten)]
     cache: CacheArgs,

@@ -99,6 +99,18 @@ fn main() -> ExitCode {
 /// never recorded in spans or events.
 fn init_tracing() {
     let Ok(filter) = std::env::var("PROPUSK_LOG") else {
+        // Without PROPUSK_LOG, only what the user must hear: a cached credential file that was
+        // ignored (a symbolic link, FIFO, another user's file...) or a stored entry with fields
+        // that are not used (stored headers), one line each on stderr.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "auth_core::store=warn,auth_core::private_fs=warn",
+            ))
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_target(false)
+            .with_ansi(false)
+            .try_init();
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_new(filter)

@@ -15,10 +15,10 @@ pub struct RustoreArgs {
     #[command(subcommand)]
     action: CommonAction,
     /// API base URL (the alternative host is https://public-api-m.rustore.ru).
-    #[arg(long, global = true, env = "RUSTORE_BASE_URL", default_value = DEFAULT_BASE_URL)]
+    #[arg(long, global = true, env = "RUSTORE_BASE_URL", hide_env_values = true, default_value = DEFAULT_BASE_URL)]
     base_url: String,
     /// Key ID from the RuStore console.
-    #[arg(long, global = true, env = "RUSTORE_KEY_ID")]
+    #[arg(long, global = true, env = "RUSTORE_KEY_ID", hide_env_values = true)]
     key_id: Option<String>,
     /// File holding the private key (base64 PKCS#8 DER as the console gives it, PEM PKCS#8 or
     /// PEM PKCS#1). Without it, RUSTORE_PRIVATE_KEY holds the key text itself.
@@ -26,12 +26,19 @@ pub struct RustoreArgs {
         long,
         global = true,
         env = "RUSTORE_PRIVATE_KEY_FILE",
+        hide_env_values = true,
         value_name = "PATH"
     )]
     private_key_file: Option<PathBuf>,
     /// Extra trusted root certificates (a PEM file), e.g. the Russian Trusted Root CA for
     /// public-api-m.rustore.ru.
-    #[arg(long, global = true, env = "RUSTORE_ROOT_CERTS", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "RUSTORE_ROOT_CERTS",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     root_certs: Option<PathBuf>,
     #[command(flatten)]
     cache: CacheArgs,
@@ -56,12 +63,13 @@ pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
         }
     };
     if let Some(path) = args.root_certs {
-        let pem = std::fs::read(&path).map_err(|error| {
-            CliError::usage(format!(
-                "could not read the root certificates file {}: {error}",
-                path.display()
-            ))
-        })?;
+        let pem = auth_core::private_fs::read_capped(&path, auth_core::private_fs::MAX_FILE_BYTES)
+            .map_err(|error| {
+                CliError::usage(format!(
+                    "could not read the root certificates file {}: {error}",
+                    path.display()
+                ))
+            })?;
         builder = builder.add_root_certificate_pem(&pem);
     }
     let config = builder.build()?;

@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use waves_auth::{WavesConfig, WavesSource, api_key_hash, refresh_policy};
 
 use crate::common::{
-    CacheArgs, CliError, CommonAction, print_stdout, required, required_secret, run_common,
-    secret_from_env,
+    CacheArgs, CliError, CommonAction, parse_origins, print_stdout, required, required_secret,
+    run_common_with, secret_from_env,
 };
 
 /// Waves Enterprise: the node's X-API-Key, or OAuth access tokens from the authorization service.
@@ -25,11 +25,22 @@ pub struct WavesArgs {
     #[command(subcommand)]
     action: WavesAction,
     /// The authorization service's base URL (OAuth mode).
-    #[arg(long, global = true, env = "WAVES_AUTH_URL")]
+    #[arg(long, global = true, env = "WAVES_AUTH_URL", hide_env_values = true)]
     auth_url: Option<String>,
     /// Login (OAuth mode; the password comes from WAVES_PASSWORD only).
-    #[arg(long, global = true, env = "WAVES_LOGIN")]
+    #[arg(long, global = true, env = "WAVES_LOGIN", hide_env_values = true)]
     login: Option<String>,
+    /// A node's origin (e.g. https://node.example.com:6862) that `get` may send the credential
+    /// to, besides the authorization service's; repeatable.
+    #[arg(
+        long = "node-url",
+        global = true,
+        value_name = "ORIGIN",
+        env = "WAVES_NODE_URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    node_urls: Vec<String>,
     #[command(flatten)]
     cache: CacheArgs,
 }
@@ -50,6 +61,7 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
         WavesAction::Common(action) => action,
     };
     let http = HttpSettings::default();
+    let nodes = parse_origins(&args.node_urls, "--node-url")?;
     let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
         // Nothing to cache: the key is the credential, and writing it to disk adds only risk.
         let config = WavesConfig::api_key(key)?;
@@ -70,7 +82,7 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
         let source = WavesSource::new(builder.build()?);
         args.cache.cache(Arc::new(source), refresh_policy())?
     };
-    run_common(&action, cache, http).await
+    run_common_with(&action, cache, http, &nodes).await
 }
 
 /// `api-key-hash`: the key from stdin (one trailing line break dropped), its hash on stdout.

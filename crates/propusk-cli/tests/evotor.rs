@@ -140,11 +140,15 @@ async fn serve_keeps_accounts_across_a_restart_and_get_uses_the_handed_over_toke
     let search = format!("{}api/v1/inventories/stores/search", cloud.url());
     let mut get = propusk(&["get", &search]);
     get.env("EVOTOR_TOKEN", cloud_token.expose_secret());
+    // The fake Cloud is the API origin: `get` sends the token nowhere else.
+    get.env("EVOTOR_BASE_URL", cloud.url());
     let output = run(get).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("Мой магазин1"));
     let mut v2 = propusk(&["get", &format!("{}stores", cloud.url())]);
     v2.env("EVOTOR_TOKEN", cloud_token.expose_secret());
+    // The fake Cloud is the API origin: `get` sends the token nowhere else.
+    v2.env("EVOTOR_BASE_URL", cloud.url());
     let output = run(v2).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("\"paging\""));
@@ -209,6 +213,8 @@ async fn a_rejected_token_exits_3_after_one_retry() {
         &format!("{}api/v1/inventories/stores/search", cloud.url()),
     ]);
     get.env("EVOTOR_TOKEN", "00000000-0000-4000-8000-000000000000");
+    // The fake Cloud is the API origin: `get` sends the token nowhere else.
+    get.env("EVOTOR_BASE_URL", cloud.url());
     let output = run(get).await;
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert_eq!(

@@ -117,7 +117,9 @@ async fn get_prints_the_body_and_maps_statuses_to_exit_codes() {
         text(&rejected.stderr)
     );
     assert_eq!(text(&rejected.stderr).lines().count(), 1);
-    assert_eq!(emulator.auth_requests(), 3);
+    // The stored token replaced a rejected one seconds ago: within the rejection window
+    // (RefreshPolicy::rejection_window, 30 s) its rejection costs no new login.
+    assert_eq!(emulator.auth_requests(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

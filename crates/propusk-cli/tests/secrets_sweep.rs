@@ -48,6 +48,13 @@ const EVOTOR_WRONG_SERVICE_TOKEN: &str = "CANARY-evotor-wrong-service-token-7f3a
 const EVOTOR_BASIC_PASSWORD: &str = "CANARY-evotor-basic-password-7f3a";
 const REDIS_PASSWORD: &str = "CANARY-redis-password-7f3a";
 const URL_SECRET: &str = "CANARY-url-secret-7f3a";
+const HELP_CLIENT_ID: &str = "CANARY-help-client-id-7f3a";
+const GET_URL_SECRET: &str = "CANARY-get-url-userinfo-7f3a";
+const KEY_FILE_SECRET: &str = "CANARY-key-file-7f3a";
+/// Sent back by a Waves service at the 200-character cut: only its prefix would leak.
+const STRADDLING_PASSWORD: &str = "CANARY-straddle-password-7f3a";
+const ALLIANCE_CLEAR_REFRESH: &str = "CANARY-alliance-clear-refresh-7f3a";
+const ALLIANCE_CLEAR_AUTH: &str = "CANARY-alliance-clear-auth-7f3a";
 
 /// Alliance's private key material can only be planted as a key: `d` of 64 base64url
 /// characters that does not belong to the demo key's public part.
@@ -88,6 +95,14 @@ fn canaries() -> Vec<String> {
         EVOTOR_BASIC_PASSWORD,
         REDIS_PASSWORD,
         URL_SECRET,
+        HELP_CLIENT_ID,
+        GET_URL_SECRET,
+        KEY_FILE_SECRET,
+        STRADDLING_PASSWORD,
+        // The part before the cut, which scrubbing after cutting used to let through.
+        &STRADDLING_PASSWORD[..15],
+        ALLIANCE_CLEAR_REFRESH,
+        ALLIANCE_CLEAR_AUTH,
     ]
     .map(str::to_owned)
     .to_vec();
@@ -588,7 +603,10 @@ async fn waves(shown: &mut Exhibits, folder: &Path) {
         (
             "waves get, wrong API key",
             vec!["waves", "get", &node_url],
-            vec![("WAVES_API_KEY", WAVES_WRONG_API_KEY)],
+            vec![
+                ("WAVES_API_KEY", WAVES_WRONG_API_KEY),
+                ("WAVES_NODE_URLS", &node_url),
+            ],
             5,
         ),
     ];
@@ -744,6 +762,116 @@ async fn evotor(shown: &mut Exhibits, folder: &Path) {
     let _ = served.await;
 }
 
+/// The leaks of issue 14: `--help` showing variables, an invalid `get` URL echoed with its user
+/// information, an oversized key file, a Waves password straddling the excerpt cut, and an
+/// Alliance authorize answer with a session in clear.
+async fn issue_14_leaks(shown: &mut Exhibits, folder: &Path) {
+    use auth_core::testkit::{HostileServer, Misbehaviour};
+    let cache = folder.join("cli-issue-14");
+
+    for provider in ["kontur", "rustore", "waves", "alliance", "evotor"] {
+        for help in [&[provider, "--help"][..], &[provider, "get", "--help"]] {
+            let output = run(propusk(
+                &cache,
+                help,
+                &[
+                    ("KONTUR_API_CLIENT_ID", HELP_CLIENT_ID),
+                    ("KONTUR_LOGIN", HELP_CLIENT_ID),
+                    ("RUSTORE_KEY_ID", HELP_CLIENT_ID),
+                    ("ALLIANCE_SERVICE_CODE", HELP_CLIENT_ID),
+                    ("WAVES_LOGIN", HELP_CLIENT_ID),
+                    ("WAVES_NODE_URLS", HELP_CLIENT_ID),
+                    ("PROPUSK_ALLOW_ORIGINS", HELP_CLIENT_ID),
+                    ("PROPUSK_CACHE_DIR", HELP_CLIENT_ID),
+                ],
+            ))
+            .await;
+            assert!(output.status.success(), "{help:?}");
+            shown.output(&format!("{help:?}"), &output);
+        }
+    }
+
+    let bad_url = format!("http://user:{GET_URL_SECRET}@[::1/x");
+    let output = run(propusk(
+        &cache,
+        &["evotor", "get", &bad_url],
+        &[("EVOTOR_TOKEN", "f46b89a5-8e80-4591-b0aa-94551790444b")],
+    ))
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    shown.output("get with an invalid URL carrying user information", &output);
+
+    let key_file = folder.join("huge-key.json");
+    let mut huge = format!(r#"{{"kty":"EC","d":"{KEY_FILE_SECRET}","pad":""#);
+    huge.push_str(&"A".repeat(2 * 1024 * 1024));
+    huge.push_str("\"}");
+    std::fs::write(&key_file, huge).unwrap();
+    let key_path = key_file.display().to_string();
+    let output = run(propusk(
+        &cache,
+        &["alliance", "check-key", "--key-file", &key_path],
+        &[],
+    ))
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("larger than 65536 bytes"),
+        "the key file is capped: {output:?}"
+    );
+    shown.output("alliance check-key, a 2 MiB key file", &output);
+    // The planted file itself holds the canary: not part of what the tool wrote.
+    std::fs::remove_file(&key_file).unwrap();
+
+    let message = format!(
+        "{}{STRADDLING_PASSWORD} is not the password",
+        "x".repeat(185)
+    );
+    let waves = HostileServer::start(Misbehaviour::json(
+        400,
+        serde_json::json!({ "code": 400, "message": message }).to_string(),
+    ));
+    let output = run(propusk(
+        &cache,
+        &["waves", "token"],
+        &[
+            ("WAVES_AUTH_URL", &waves.url()),
+            ("WAVES_LOGIN", "sweep"),
+            ("WAVES_PASSWORD", STRADDLING_PASSWORD),
+        ],
+    ))
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    shown.output("waves token, the password echoed at the cut", &output);
+
+    let in_clear = serde_json::json!({
+        "refreshToken": ALLIANCE_CLEAR_REFRESH,
+        "authToken": ALLIANCE_CLEAR_AUTH,
+        "deviceId": "d-1",
+    })
+    .to_string();
+    for status in [200, 403, 500] {
+        let alliance = HostileServer::start(Misbehaviour::json(status, in_clear.clone()));
+        let output = run(propusk(
+            &cache,
+            &["alliance", "token"],
+            &[
+                ("ALLIANCE_BASE_URL", &alliance.url()),
+                (
+                    "ALLIANCE_SERVICE_CODE",
+                    "a51e68aa-c6fa-11ed-afa1-0242ac120005",
+                ),
+                ("ALLIANCE_AUTH_KEY", DEMO_AUTH_KEY),
+            ],
+        ))
+        .await;
+        assert!(!output.status.success(), "{output:?}");
+        shown.output(
+            &format!("alliance token, a session in clear (HTTP {status})"),
+            &output,
+        );
+    }
+}
+
 /// Base URLs that carry a secret (user information, a query, a fragment, or all of it typed
 /// without a scheme) are refused by every provider, library and command line, without showing it.
 async fn base_urls(shown: &mut Exhibits, folder: &Path) {
@@ -862,6 +990,7 @@ async fn no_planted_secret_shows_up_anywhere() {
     waves(&mut shown, folder.path()).await;
     evotor(&mut shown, folder.path()).await;
     base_urls(&mut shown, folder.path()).await;
+    issue_14_leaks(&mut shown, folder.path()).await;
     shown.folder("the stores and cache folders", folder.path());
 
     let captured = logs.text();

@@ -218,6 +218,8 @@ async fn api_key_mode_sends_the_key_and_is_chosen_when_set() {
         &["get", &emulator.node_url()],
     );
     both.env("WAVES_API_KEY", DEMO_API_KEY);
+    // The node is the API origin `get` may send the key to.
+    both.env("WAVES_NODE_URLS", emulator.node_url());
     let both = run(both).await;
     assert_eq!(both.status.code(), Some(0), "{}", text(&both.stderr));
     assert_eq!(emulator.logins(), 0);
@@ -226,10 +228,11 @@ async fn api_key_mode_sends_the_key_and_is_chosen_when_set() {
         "the API key is not written to the cache folder"
     );
 
+    let node_url = emulator.node_url();
     let wrong = run(propusk_api_key(
         "Canary-Wrong-Key",
         cache.path(),
-        &["get", &emulator.node_url()],
+        &["get", &node_url, "--node-url", &node_url],
     ))
     .await;
     assert_eq!(

@@ -14,7 +14,7 @@ use crate::key::RustorePrivateKey;
 use crate::protocol::{AUTH_PATH, DEFAULT_BASE_URL};
 
 /// The longest key file read: 64 KiB (a 4096-bit PEM key is about 3.3 KiB).
-const MAX_KEY_FILE: u64 = 64 * 1024;
+const MAX_KEY_FILE: u64 = auth_core::private_fs::MAX_KEY_FILE_BYTES;
 
 /// Validated settings for one RuStore API key.
 ///
@@ -206,22 +206,15 @@ impl RustoreConfigBuilder {
 }
 
 fn read_key_file(path: &std::path::Path) -> Result<Zeroizing<String>, KeyError> {
-    use std::io::Read as _;
     let shown = path.display().to_string();
     let file_error = |problem: String| KeyError::File {
         path: shown.clone(),
         problem,
     };
-    let file = std::fs::File::open(path).map_err(|error| file_error(error.to_string()))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| file_error(error.to_string()))?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(file_error(format!(
-            "it is larger than {MAX_KEY_FILE} bytes, too large to be a key"
-        )));
-    }
+    let bytes = Zeroizing::new(
+        auth_core::private_fs::read_capped(path, MAX_KEY_FILE)
+            .map_err(|error| file_error(error.to_string()))?,
+    );
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_owned())),
         Err(_) => Err(file_error(

@@ -84,8 +84,17 @@ impl RustoreSource {
             ttl_from_answer = issued.ttl_from_answer,
             "RuStore token issued"
         );
-        let header_value = issued.jwe.expose_secret().to_owned();
-        Credential::new(issued.jwe, sent_at + issued.ttl).with_header(
+        self.credential_for(issued.jwe, sent_at + issued.ttl)
+    }
+
+    /// `Public-Token: <JWE>`, for a new or a stored token.
+    fn credential_for(
+        &self,
+        jwe: SecretString,
+        expires_at: SystemTime,
+    ) -> Result<Credential, AuthError> {
+        let header_value = jwe.expose_secret().to_owned();
+        Credential::new(jwe, expires_at).with_header(
             PROVIDER,
             public_token_header_name(),
             &header_value,
@@ -120,5 +129,20 @@ impl CredentialSource for RustoreSource {
 
     async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {
         self.request_token().await
+    }
+
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        _extras: &std::collections::BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        self.credential_for(token, expires_at)
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        url::Url::parse(self.config.base_url())
+            .into_iter()
+            .collect()
     }
 }

@@ -77,7 +77,8 @@ pub(crate) fn scrub(mut text: String, secrets: &[&str]) -> String {
 }
 
 /// What the service said, for an error message: its `message` field if the answer is the JSON
-/// error shape, else a short excerpt; secrets it echoed are removed.
+/// error shape, else a short excerpt; secrets it echoed are removed — from the whole text,
+/// before it is cut to an excerpt, so a secret that straddles the cut leaves no prefix behind.
 pub(crate) fn what_the_service_said(body: &[u8], secrets: &[&str]) -> String {
     let said = match ErrorAnswer::parse(body) {
         Some(ErrorAnswer {
@@ -88,9 +89,9 @@ pub(crate) fn what_the_service_said(body: &[u8], secrets: &[&str]) -> String {
             message: Some(message),
             ..
         }) => message,
-        _ => auth_core::excerpt(body),
+        _ => String::from_utf8_lossy(body).into_owned(),
     };
-    scrub(auth_core::excerpt(said.as_bytes()), secrets)
+    auth_core::excerpt(scrub(said, secrets).as_bytes())
 }
 
 /// Maps a non-success answer of `endpoint` (login, token, refresh, register) to an error.
@@ -182,5 +183,23 @@ mod tests {
         let error = answer_error("login", StatusCode::FOUND, b"", "", &[]);
         assert!(matches!(error, AuthError::Protocol { .. }));
         assert!(error.to_string().contains("redirect"));
+    }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+
+    #[test]
+    fn a_password_straddling_the_excerpt_cut_leaves_no_prefix() {
+        let password = "Canary-Straddling-Password-0123456789";
+        for at in [150, 185, 195, 199] {
+            let message = format!("{}{password} was wrong", "x".repeat(at));
+            let json = serde_json::json!({ "code": 400, "message": message }).to_string();
+            for body in [json.as_bytes(), message.as_bytes()] {
+                let said = what_the_service_said(body, &[password]);
+                assert!(!said.contains(&password[..6]), "at {at}: {said}");
+            }
+        }
     }
 }

@@ -32,7 +32,9 @@
 //!     .into_cache_builder() // RefreshPolicy: refresh 30 s before `exp`
 //!     .store(Arc::new(FileStore::new("/var/cache/my-app/propusk")))
 //!     .build();
-//! let client = AuthClient::new(cache)?;
+//! // The credential goes only to the authorization service's origin and the nodes you allow.
+//! let node_origin = url::Url::parse("https://node.example.com:6862").expect("a URL");
+//! let client = AuthClient::new(cache)?.allow_origin(&node_origin);
 //! let status = client.get("https://node.example.com:6862/node/status").await?;
 //! println!("{}", status.text().await.unwrap_or_default());
 //!

@@ -321,6 +321,32 @@ impl CredentialSource for WavesSource {
     fn parallel_acquisition_is_safe(&self) -> bool {
         self.mode() == WavesMode::ApiKey
     }
+
+    /// API-key mode: the configured key, never the stored one. OAuth: `Authorization: Bearer`
+    /// from the stored access token, with its refresh token.
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        extras: &std::collections::BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        if let Secrets::ApiKey(key) = &self.config.secrets {
+            return api_key_credential(key);
+        }
+        let header = protocol::bearer(token.expose_secret());
+        let mut credential =
+            Credential::new(token, expires_at).with_header(PROVIDER, AUTHORIZATION, &header)?;
+        if let Some(refresh) = extras.get(REFRESH_TOKEN_EXTRA) {
+            credential = credential.with_extra(REFRESH_TOKEN_EXTRA, refresh.clone());
+        }
+        Ok(credential)
+    }
+
+    /// The authorization service's origin (OAuth mode); nodes are added by the caller
+    /// (`AuthClient::allow_origin`, the CLI's `--node-url`).
+    fn api_origins(&self) -> Vec<url::Url> {
+        self.config.auth_url.iter().cloned().collect()
+    }
 }
 
 impl fmt::Debug for WavesSource {

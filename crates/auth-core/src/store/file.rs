@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::{CredentialStore, LockAttempt, LockGuard, PersistedCredential, Saved, StoreLock};
-use crate::{AuthError, Credential, Identity};
+use crate::{AuthError, Credential, Identity, private_fs};
 
 /// How long a [`FileStore`] acquisition lock is leased: 30 s. The holder renews it every third
 /// of that while it works; a holder that is stalled (stopped, swapped out, suspended) past it
@@ -27,6 +27,11 @@ pub const STALE_TEMPORARY_AGE: Duration = Duration::from_secs(60);
 ///   old file, so a crash leaves either the old or the new credential, never half of one. A
 ///   temporary file a crashed writer left behind is deleted by the next write of the same
 ///   identity once it is [`STALE_TEMPORARY_AGE`] old.
+/// - A folder that is not the user's own, or that group or others may write, is refused: no
+///   entry is read from it or written to it ([`check_folder`](Self::check_folder)).
+/// - Files are opened without trust ([`private_fs`]): a symbolic link, FIFO, another user's
+///   file, a file group or others may read or write, or one over 1 MiB is ignored with a
+///   warning, never followed or waited on. The same goes for the lock files.
 /// - A file that cannot be read or parsed, or that a newer version wrote, is reported through
 ///   `tracing` and treated as absent.
 /// - [`try_lock`](CredentialStore::try_lock) takes a leased lock, so processes sharing the
@@ -88,24 +93,34 @@ impl FileStore {
             .is_some_and(|record| record.until_ms > now_ms())
     }
 
-    fn read(&self, identity: &Identity) -> Option<Credential> {
+    /// Refuses a folder that is not the user's own or that others may write (see
+    /// [`private_fs`]): a configuration error naming the folder and the fix. A missing folder
+    /// passes (it is created 0700 on first write).
+    pub fn check_folder(&self) -> Result<(), AuthError> {
+        private_fs::check_folder(&self.folder)
+            .map(|_| ())
+            .map_err(|refusal| AuthError::store(refusal.to_string()))
+    }
+
+    fn read(&self, identity: &Identity) -> Result<Option<Credential>, AuthError> {
+        self.check_folder()?;
         let path = self.path_for(identity);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "credential file unreadable; treated as absent");
-                return None;
+        let bytes = match private_fs::read_file(&path, private_fs::MAX_FILE_BYTES) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
+            Err(problem) => {
+                tracing::warn!(path = %path.display(), %problem, "credential file ignored; authenticating as if it were absent");
+                return Ok(None);
             }
         };
         let parsed = serde_json::from_slice::<PersistedCredential>(&bytes)
             .map_err(|error| format!("not valid credential JSON ({})", error.classify_name()))
             .and_then(|entry| entry.into_credential(identity.provider()));
         match parsed {
-            Ok(credential) => Some(credential),
+            Ok(credential) => Ok(Some(credential)),
             Err(problem) => {
                 tracing::warn!(path = %path.display(), %problem, "credential file unusable; treated as absent");
-                None
+                Ok(None)
             }
         }
     }
@@ -147,7 +162,7 @@ impl FileStore {
             fastrand::u64(..)
         ));
         let result = (|| {
-            let mut file = private_file_options().open(&temporary)?;
+            let mut file = private_fs::new_file_options().open(&temporary)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
             fs::rename(&temporary, &target)?;
@@ -210,15 +225,13 @@ fn expires_at_ms(credential: &Credential) -> u64 {
         .unwrap_or(0)
 }
 
+/// Opens a lock or lease file without trust (see [`private_fs::open_lock_file`]): a symbolic
+/// link is never followed and a FIFO never waited on; such a file is an error, so the store
+/// counts as unavailable rather than blocking.
 fn open_private(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    private_fs::open_lock_file(path).map_err(|problem| {
+        io::Error::other(format!("the lock file {} is ignored: {problem}", path.display()))
+    })
 }
 
 impl FileStore {
@@ -249,7 +262,8 @@ impl FileStore {
     /// The stored credential's expiry, read quietly: an unusable entry (broken, another
     /// provider's, a newer format) counts as none, and the reads that serve it report it.
     fn stored_expiry_ms(&self, identity: &Identity) -> Option<u64> {
-        let bytes = fs::read(self.path_for(identity)).ok()?;
+        let bytes = private_fs::read_file(&self.path_for(identity), private_fs::MAX_FILE_BYTES)
+            .ok()??;
         let entry = serde_json::from_slice::<PersistedCredential>(&bytes).ok()?;
         let expiry = entry.expires_at_ms;
         entry
@@ -394,26 +408,11 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
+/// Creates the folder 0700 when missing; a folder that is not the user's own is refused with
+/// `PermissionDenied` carrying the refusal (folder and fix).
 fn create_private_folder(folder: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(folder)
-}
-
-fn private_file_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+    private_fs::create_folder(folder)?
+        .map_err(|refusal| io::Error::new(io::ErrorKind::PermissionDenied, refusal))
 }
 
 fn store_error(action: &str, folder: &Path, error: io::Error) -> AuthError {
@@ -428,9 +427,9 @@ impl CredentialStore for FileStore {
     async fn load(&self, identity: &Identity) -> Result<Option<Credential>, AuthError> {
         let store = self.clone();
         let identity = identity.clone();
-        Ok(tokio::task::spawn_blocking(move || store.read(&identity))
+        tokio::task::spawn_blocking(move || store.read(&identity))
             .await
-            .unwrap_or(None))
+            .unwrap_or(Ok(None))
     }
 
     async fn save(&self, identity: &Identity, credential: &Credential) -> Result<Saved, AuthError> {
@@ -469,6 +468,7 @@ impl CredentialStore for FileStore {
     }
 
     async fn remove(&self, identity: &Identity) -> Result<(), AuthError> {
+        self.check_folder()?;
         match fs::remove_file(self.path_for(identity)) {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),

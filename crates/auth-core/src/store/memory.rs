@@ -123,15 +123,7 @@ impl CredentialStore for MemoryStore {
         let Some(entry) = state.entries.get(identity.storage_key()) else {
             return Ok(None);
         };
-        let copy = PersistedCredential {
-            format: entry.format,
-            provider: entry.provider.clone(),
-            token: entry.token.clone(),
-            headers: entry.headers.clone(),
-            expires_at_ms: entry.expires_at_ms,
-            extras: entry.extras.clone(),
-        };
-        Ok(copy.into_credential(identity.provider()).ok())
+        Ok(entry.clone().into_credential(identity.provider()).ok())
     }
 
     async fn save(&self, identity: &Identity, credential: &Credential) -> Result<Saved, AuthError> {

@@ -5,6 +5,7 @@ mod memory;
 mod persisted;
 #[cfg(feature = "redis")]
 mod redis;
+mod restoring;
 
 use std::any::Any;
 use std::time::Duration;
@@ -16,6 +17,7 @@ pub use memory::MemoryStore;
 pub use persisted::PersistedCredential;
 #[cfg(feature = "redis")]
 pub use redis::{DEFAULT_LEASE, RETENTION_AFTER_EXPIRY, RedisStore};
+pub(crate) use restoring::RestoringStore;
 
 use crate::{AuthError, Credential, Identity};
 

@@ -242,12 +242,16 @@ where
 /// As [`assert_credentials_stay_home`].
 pub async fn assert_client_keeps_credentials_home(client: &AuthClient, header: &str) {
     assert_credentials_stay_home(header, |home| {
+        // `home` stands for the provider's API: the client is told it is an allowed origin.
+        let client = client
+            .clone()
+            .allow_origin(&url::Url::parse(&home).expect("a loopback URL"));
         let request = client
             .request(http::Method::POST, format!("{home}/go"))
             .body("payload")
             .build()
             .expect("a POST to a loopback URL builds");
-        client.send(request)
+        async move { client.send(request).await }
     })
     .await;
 }

@@ -15,7 +15,7 @@ use auth_core::{
 
 /// Hands out `token-N` credentials living `lifetime`, or the scripted errors first.
 pub struct ScriptedSource {
-    identity: Identity,
+    pub identity: Identity,
     pub lifetime: Duration,
     pub calls: AtomicUsize,
     pub script: Mutex<VecDeque<AuthError>>,
@@ -23,6 +23,8 @@ pub struct ScriptedSource {
     pub seen_previous: Mutex<Vec<Option<String>>>,
     /// Tokens are `<prefix>-N`; default `token`.
     pub prefix: &'static str,
+    /// What `api_origins` answers (default: none).
+    pub origins: Vec<url::Url>,
 }
 
 impl ScriptedSource {
@@ -35,6 +37,7 @@ impl ScriptedSource {
             delay: Duration::ZERO,
             seen_previous: Mutex::new(Vec::new()),
             prefix: "token",
+            origins: Vec::new(),
         }
     }
 
@@ -85,6 +88,25 @@ impl CredentialSource for ScriptedSource {
             http::header::AUTHORIZATION,
             &format!("Bearer {prefix}-{n}"),
         )
+    }
+
+    fn api_origins(&self) -> Vec<url::Url> {
+        self.origins.clone()
+    }
+
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        extras: &std::collections::BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        let header = format!("Bearer {}", secrecy::ExposeSecret::expose_secret(&token));
+        let credential = extras
+            .iter()
+            .fold(Credential::new(token, expires_at), |c, (k, v)| {
+                c.with_extra(k.clone(), v.clone())
+            });
+        credential.with_header("test", http::header::AUTHORIZATION, &header)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use alliance_auth::testkit::{Emulator, Rejection, demo_auth_key};
 use alliance_auth::{AllianceSession, AllianceSource, CardData, CardNumber, jwe, send_encrypted};
-use auth_core::{AuthClient, Credential, CredentialCache, ExposeSecret as _};
+use auth_core::{AuthClient, Credential, ExposeSecret as _};
 use http::Method;
 
 use super::{Report, cached_reuse, ensure, fetch_text};
@@ -20,7 +20,7 @@ const PURCHASE: &str = "ecom/execute_request/payments/v3/create/purchase";
 
 pub async fn run(report: &mut Report) -> Result<(), CliError> {
     let emulator = Emulator::start().await;
-    let cache = CredentialCache::new(AllianceSource::new(emulator.config()));
+    let cache = super::demo_cache(AllianceSource::new(emulator.config()));
     let client = match AuthClient::new(cache.clone()) {
         Ok(client) => client,
         Err(error) => {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use auth_core::{AuthClient, AuthError, CredentialCache, ExposeSecret as _, SecretString};
+use auth_core::{AuthClient, AuthError, ExposeSecret as _, SecretString};
 use evotor_auth::testkit::{AccountStart, FakeCloud, ServiceAuth};
 use evotor_auth::webhook::{MemoryWebhookStore, Receiver, ReferenceAccounts, WebhookStore};
 use evotor_auth::{CloudTokenStore, EvotorConfig, EvotorSource, ReceiverConfig, UserId};
@@ -133,7 +133,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
         .user_id(user.as_str())
         .build()
         .and_then(|config| EvotorSource::new(config, store.clone()))
-        .map(CredentialCache::new)
+        .map(super::demo_cache)
         .and_then(AuthClient::new)
     {
         Ok(client) => client,

@@ -10,7 +10,7 @@ mod waves;
 
 use std::time::Instant;
 
-use auth_core::{AuthClient, CredentialCache};
+use auth_core::{AuthClient, CredentialCache, CredentialSource, RefreshPolicy};
 
 use crate::common::CliError;
 use report::Report;
@@ -65,4 +65,16 @@ async fn cached_reuse(cache: &CredentialCache) -> Result<String, String> {
         ensure(generation == first, || "the credential changed".into())?;
     }
     Ok("1000 lookups served from the cache".to_owned())
+}
+
+/// A cache for the demo's rejection scenarios, which follow each other milliseconds apart: with
+/// no rejection window (`RefreshPolicy::rejection_window`), so that each revoked credential is
+/// replaced at once rather than held as part of a storm.
+pub(crate) fn demo_cache(source: impl CredentialSource) -> CredentialCache {
+    CredentialCache::builder(std::sync::Arc::new(source))
+        .policy(RefreshPolicy {
+            rejection_window: std::time::Duration::ZERO,
+            ..RefreshPolicy::default()
+        })
+        .build()
 }

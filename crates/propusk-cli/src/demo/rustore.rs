@@ -132,5 +132,5 @@ fn client(emulator: &Emulator) -> Result<AuthClient, AuthError> {
         .key_id(TEST_KEY_ID)
         .private_key(SecretString::from(TEST_PRIVATE_KEY))
         .build()?;
-    RustoreSource::new(config).into_client()
+    AuthClient::new(super::demo_cache(RustoreSource::new(config)))
 }
