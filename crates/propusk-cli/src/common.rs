@@ -215,6 +215,8 @@ fn open_store(value: &str) -> Result<Arc<dyn CredentialStore>, CliError> {
         ));
     }
     Ok(Arc::new(trusted_folder_store(value)?))
+}
+
 /// A file store over `folder`, refused (exit 2, naming the folder and the fix) when the folder
 /// is not the user's own or others may write it: nothing is read from it or written to it.
 fn trusted_folder_store(folder: impl Into<PathBuf>) -> Result<FileStore, CliError> {

@@ -1,7 +1,7 @@
 //! A store of one JSON file per identity in a private folder.
 
 use std::any::Any;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -230,7 +230,10 @@ fn expires_at_ms(credential: &Credential) -> u64 {
 /// counts as unavailable rather than blocking.
 fn open_private(path: &Path) -> io::Result<File> {
     private_fs::open_lock_file(path).map_err(|problem| {
-        io::Error::other(format!("the lock file {} is ignored: {problem}", path.display()))
+        io::Error::other(format!(
+            "the lock file {} is ignored: {problem}",
+            path.display()
+        ))
     })
 }
 
@@ -262,8 +265,8 @@ impl FileStore {
     /// The stored credential's expiry, read quietly: an unusable entry (broken, another
     /// provider's, a newer format) counts as none, and the reads that serve it report it.
     fn stored_expiry_ms(&self, identity: &Identity) -> Option<u64> {
-        let bytes = private_fs::read_file(&self.path_for(identity), private_fs::MAX_FILE_BYTES)
-            .ok()??;
+        let bytes =
+            private_fs::read_file(&self.path_for(identity), private_fs::MAX_FILE_BYTES).ok()??;
         let entry = serde_json::from_slice::<PersistedCredential>(&bytes).ok()?;
         let expiry = entry.expires_at_ms;
         entry

@@ -1,8 +1,8 @@
 //! The store as a cache sees it: stored data turned back into a credential by its provider.
 
 use std::sync::Arc;
-use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -69,7 +69,9 @@ impl CredentialStore for RestoringStore {
 
     async fn save(&self, identity: &Identity, credential: &Credential) -> Result<Saved, AuthError> {
         let marked = self.marked(credential);
-        self.store.save(identity, marked.as_ref().unwrap_or(credential)).await
+        self.store
+            .save(identity, marked.as_ref().unwrap_or(credential))
+            .await
     }
 
     async fn save_under(
