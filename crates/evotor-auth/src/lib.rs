@@ -14,10 +14,11 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use auth_core::{AuthClient, CredentialCache};
-//! use evotor_auth::{EvotorConfig, EvotorSource, webhook::FileWebhookStore};
+//! use evotor_auth::{EvotorConfig, EvotorSource, webhook::FileCloudTokens};
 //!
 //! # async fn run() -> Result<(), auth_core::AuthError> {
-//! let store = Arc::new(FileWebhookStore::open("/var/lib/my-service/evotor")?);
+//! // The folder your receiver keeps (it holds the folder's lock; this only reads).
+//! let store = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
 //! let config = EvotorConfig::builder().user_id("01-000000000000001").build()?;
 //! let client = AuthClient::new(CredentialCache::new(EvotorSource::new(config, store)?))?;
 //! let stores = client
