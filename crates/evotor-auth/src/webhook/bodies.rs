@@ -43,9 +43,13 @@ fn parse_tree(body: &[u8]) -> Result<Value, WebhookError> {
         } else {
             "syntax"
         };
+        let mut path = error.path().to_string();
+        if reason == "nesting" {
+            path = outer_field(&path);
+        }
         WebhookError::syntax()
             .with_reason(reason)
-            .with_subject(subject_of(&error.path().to_string()))
+            .with_subject(subject_of(&path))
     })?;
     reader.end().map_err(|_| {
         WebhookError::syntax()
@@ -53,6 +57,24 @@ fn parse_tree(body: &[u8]) -> Result<Value, WebhookError> {
             .with_subject("body")
     })?;
     Ok(tree)
+}
+
+/// Where too deep a nesting starts: the path without its trailing `[n]` steps, at most 64
+/// characters (cut between steps).
+fn outer_field(path: &str) -> String {
+    let mut path = path;
+    while let Some(rest) = path.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
+        path = rest.0;
+    }
+    if path.len() <= 64 {
+        return path.to_owned();
+    }
+    let mut end = 64;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = path[..end].rfind(['.', '[']).unwrap_or(end);
+    path[..cut].to_owned()
 }
 
 fn subject_of(path: &str) -> String {
@@ -893,6 +915,14 @@ mod tests {
         let nesting = parse_body::<UserCreate>(deep.as_bytes()).unwrap_err();
         assert_eq!(nesting.code(), Some(2001));
         assert_eq!(nesting.errors()[0].reason.as_deref(), Some("nesting"));
+        assert_eq!(nesting.errors()[0].subject.as_deref(), Some("a"));
+        let objects = format!("{}1{}", "{\"ключ\":".repeat(200), "}".repeat(200));
+        let nested = parse_body::<UserCreate>(objects.as_bytes()).unwrap_err();
+        let subject = nested.errors()[0].subject.clone().unwrap();
+        assert!(
+            subject.starts_with("ключ.ключ") && subject.len() <= 64,
+            "{subject}"
+        );
         assert_eq!(
             parse_body::<UserCreate>(b"{} trailing").unwrap_err().code(),
             Some(2001)
