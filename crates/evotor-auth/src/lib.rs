@@ -49,7 +49,11 @@
 //! // Replace ReferenceAccounts with your own AccountHandler.
 //! let receiver = Receiver::new(config, store.clone(), Arc::new(ReferenceAccounts::new(store)));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:8443").await?;
-//! axum::serve(listener, evotor_auth::axum::router(receiver)).await?;
+//! // Header-read timeout, connection limit, graceful shutdown (plain axum::serve has none).
+//! let settings = evotor_auth::axum::ServeSettings::default();
+//! let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
+//! evotor_auth::axum::serve_with(listener, evotor_auth::axum::router(receiver), &settings, shutdown)
+//!     .await?;
 //! # Ok(()) }
 //! ```
 //!
