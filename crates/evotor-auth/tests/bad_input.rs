@@ -11,6 +11,17 @@ use evotor_auth::ReceiverConfig;
 use evotor_auth::webhook::{FileWebhookStore, Receiver, WebhookStore};
 use secrecy::SecretString;
 
+/// What is sent (case, path, Authorization, body) and expected (status, code, subject).
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    Vec<u8>,
+    u16,
+    u64,
+    &'static str,
+);
+
 /// The bytes of every file of the store folder (the lock file aside).
 fn snapshot(folder: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(folder)
@@ -76,7 +87,7 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_change_nothing() {
         "[".repeat(1000),
         "]".repeat(1000)
     );
-    let cases: Vec<(&str, &str, String, Vec<u8>, u16, u64, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "oversized",
             "/api/v1/user/token",

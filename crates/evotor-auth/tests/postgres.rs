@@ -96,7 +96,7 @@ async fn receivers_on_one_database_share_users_tokens_and_events_across_restarts
             .unwrap()
     );
     // The schema is created once: a fourth receiver finds it in place.
-    receiver(&url).await;
+    let _fourth = receiver(&url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
