@@ -1,24 +1,38 @@
-//! (feature `axum`) The receiver as an axum router.
+//! (feature `axum`) The receiver as an axum router, and a server for it that hostile clients
+//! cannot hold ([`serve_with`]).
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::webhook::{Endpoint, Receiver, WebhookError, WebhookResponse};
 
-/// A router serving every webhook path of the sheet under its conventional path
-/// (`/api/v1/user/create`, ..., `/api/v2/receipts`), for
+mod server;
+
+pub use server::{
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT, ServeSettings,
+    serve_with,
+};
+
+/// A router serving every webhook path of Evotor's spec under its conventional path
+/// (`/api/v1/user/create`, ..., `/api/v2/receipts`, `GET /api/v1/commodities`), for
 /// [`Router::merge`] or [`Router::nest`] into your application.
 ///
 /// For each request it checks the credential before reading the body, reads at most
-/// [`ReceiverConfig::body_limit`](crate::ReceiverConfig::body_limit) bytes (413 beyond), and
-/// answers in Evotor's error format. Your [`AccountHandler`](crate::webhook::AccountHandler)
-/// does the rest. Answer within 10 s: the Cloud gives up (and re-sends) after that, so do slow
-/// work in the background.
+/// [`ReceiverConfig::body_limit`](crate::ReceiverConfig::body_limit) bytes (413 beyond) within
+/// [`ReceiverConfig::request_timeout`](crate::ReceiverConfig::request_timeout) (408 after), and
+/// answers in Evotor's error format; any other path or method gets 404 `{}`. Your
+/// [`AccountHandler`](crate::webhook::AccountHandler) does the rest. Answer within 10 s: the
+/// Cloud gives up (and re-sends) after that, so do slow work in the background.
+///
+/// Serve it with [`serve_with`] (header-read timeout, connection limit, graceful shutdown);
+/// plain `axum::serve` has none of those.
 pub fn router(receiver: Receiver) -> Router {
     fn fixed(
         endpoint: Endpoint,
@@ -50,6 +64,17 @@ pub fn router(receiver: Receiver) -> Router {
         )
         .route("/api/v2/receipts", post(fixed(Endpoint::Receipts)))
         .route(
+            "/api/v1/commodities",
+            get(
+                |State(receiver): State<Receiver>,
+                 RawQuery(query): RawQuery,
+                 headers: HeaderMap| {
+                    let endpoint = Endpoint::commodities(query.as_deref().unwrap_or(""));
+                    serve(receiver, endpoint, headers, Body::empty())
+                },
+            ),
+        )
+        .route(
             "/api/v1/inventories/stores/{store_uuid}/documents",
             put(
                 |State(receiver): State<Receiver>,
@@ -71,19 +96,29 @@ pub fn router(receiver: Receiver) -> Router {
                 },
             ),
         )
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
         .with_state(receiver)
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes, then finishes the requests in
-/// progress (what `propusk evotor serve` runs).
+/// Serves [`router`] on `listener` with the default [`ServeSettings`] until `shutdown`
+/// completes, then lets the requests in progress finish (for up to the shutdown timeout).
 pub async fn serve_until(
     listener: tokio::net::TcpListener,
     receiver: Receiver,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(receiver))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(
+        listener,
+        router(receiver),
+        &ServeSettings::default(),
+        shutdown,
+    )
+    .await
+}
+
+async fn not_found() -> Response {
+    respond(WebhookError::not_found().into())
 }
 
 async fn serve(receiver: Receiver, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
@@ -100,16 +135,20 @@ async fn serve(receiver: Receiver, endpoint: Endpoint, headers: HeaderMap, body:
     if declared_too_large {
         return respond(WebhookError::too_large().into());
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+    let timeout: Duration = receiver.config().request_timeout();
+    let bytes = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => return respond(WebhookError::request_timeout().into()),
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
             return respond(WebhookError::too_large().into());
         }
-        Err(_) => return respond(WebhookError::syntax().into()),
+        Ok(Err(_)) => return respond(WebhookError::syntax().with_subject("body").into()),
     };
     respond(receiver.process(&endpoint, &caller, &bytes).await)
 }
 
+/// The answer as axum sends it: `Content-Type: application/json;charset=UTF-8` exactly when
+/// there is a body.
 fn respond(response: WebhookResponse) -> Response {
     let content_type = response.content_type();
     let mut answer = (response.status, response.body).into_response();

@@ -23,6 +23,9 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// The largest webhook body the receiver reads: 10 MiB, the Cloud's own request limit.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
+/// How long a request body may take to arrive once its headers are in: 30 s, then 408.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long delivered event ids are remembered: 7 days (the Cloud re-sends for up to 3).
 pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
@@ -210,6 +213,7 @@ pub struct ReceiverConfig {
     pub(crate) user_token_lifetime: Option<Duration>,
     pub(crate) event_retention: Duration,
     pub(crate) event_auth: EventAuth,
+    pub(crate) request_timeout: Duration,
 }
 
 impl ReceiverConfig {
@@ -252,6 +256,12 @@ impl ReceiverConfig {
     pub fn event_auth(&self) -> EventAuth {
         self.event_auth
     }
+
+    /// How long a body may take to arrive (408 after). Default [`DEFAULT_REQUEST_TIMEOUT`]
+    /// (30 s).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
 }
 
 impl fmt::Debug for ReceiverConfig {
@@ -268,6 +278,7 @@ impl fmt::Debug for ReceiverConfig {
             .field("user_token_lifetime", &self.user_token_lifetime)
             .field("event_retention", &self.event_retention)
             .field("event_auth", &self.event_auth)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }
@@ -281,6 +292,7 @@ pub struct ReceiverConfigBuilder {
     user_token_lifetime: Option<Duration>,
     event_retention: Duration,
     event_auth: EventAuth,
+    request_timeout: Duration,
 }
 
 impl Default for ReceiverConfigBuilder {
@@ -293,6 +305,7 @@ impl Default for ReceiverConfigBuilder {
             user_token_lifetime: None,
             event_retention: DEFAULT_EVENT_RETENTION,
             event_auth: EventAuth::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -359,6 +372,13 @@ impl ReceiverConfigBuilder {
         self
     }
 
+    /// How long a request body may take to arrive once the headers are in; a slower one is
+    /// answered 408. Default 30 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
     /// Checks every setting and builds the configuration. Errors name the setting, never its
     /// value.
     pub fn build(self) -> Result<ReceiverConfig, AuthError> {
@@ -386,6 +406,12 @@ impl ReceiverConfigBuilder {
                 "the body limit must be more than zero",
             ));
         }
+        if self.request_timeout.is_zero() {
+            return Err(AuthError::config(
+                PROVIDER,
+                "the request timeout must be more than zero",
+            ));
+        }
         if self.user_token_lifetime.is_some_and(|l| l.is_zero()) {
             return Err(AuthError::config(
                 PROVIDER,
@@ -400,6 +426,7 @@ impl ReceiverConfigBuilder {
             user_token_lifetime: self.user_token_lifetime,
             event_retention: self.event_retention,
             event_auth: self.event_auth,
+            request_timeout: self.request_timeout,
         })
     }
 }

@@ -14,10 +14,11 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use auth_core::{AuthClient, CredentialCache};
-//! use evotor_auth::{EvotorConfig, EvotorSource, webhook::FileWebhookStore};
+//! use evotor_auth::{EvotorConfig, EvotorSource, webhook::FileCloudTokens};
 //!
 //! # async fn run() -> Result<(), auth_core::AuthError> {
-//! let store = Arc::new(FileWebhookStore::open("/var/lib/my-service/evotor")?);
+//! // The folder your receiver keeps (it holds the folder's lock; this only reads).
+//! let store = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
 //! let config = EvotorConfig::builder().user_id("01-000000000000001").build()?;
 //! let client = AuthClient::new(CredentialCache::new(EvotorSource::new(config, store)?))?;
 //! let stores = client
@@ -48,7 +49,11 @@
 //! // Replace ReferenceAccounts with your own AccountHandler.
 //! let receiver = Receiver::new(config, store.clone(), Arc::new(ReferenceAccounts::new(store)));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:8443").await?;
-//! axum::serve(listener, evotor_auth::axum::router(receiver)).await?;
+//! // Header-read timeout, connection limit, graceful shutdown (plain axum::serve has none).
+//! let settings = evotor_auth::axum::ServeSettings::default();
+//! let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
+//! evotor_auth::axum::serve_with(listener, evotor_auth::axum::router(receiver), &settings, shutdown)
+//!     .await?;
 //! # Ok(()) }
 //! ```
 //!

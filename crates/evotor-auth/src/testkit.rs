@@ -10,6 +10,9 @@
 //!   `Authorization: Bearer` and `Accept: application/vnd.evotor.v2+json`), counts calls and can
 //!   inject failures (503, slow answers, garbage).
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;

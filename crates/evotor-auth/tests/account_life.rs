@@ -8,15 +8,17 @@ use std::sync::Arc;
 use auth_core::{AuthClient, CredentialCache};
 use common::{Counting, SERVICE_TOKEN, serve, token_config, user};
 use evotor_auth::testkit::{AccountStart, EventCredential, FakeCloud, ServiceAuth};
-use evotor_auth::webhook::{FileWebhookStore, Receiver, SubscriptionEventType, WebhookStore};
+use evotor_auth::webhook::{
+    FileCloudTokens, FileWebhookStore, Receiver, SubscriptionEventType, WebhookStore,
+};
 use evotor_auth::{EvotorConfig, EvotorSource, ReceiverConfig};
 use secrecy::SecretString;
 
-fn file_receiver(
+async fn file_receiver(
     folder: &std::path::Path,
     config: ReceiverConfig,
 ) -> (Receiver, Arc<Counting>, Arc<FileWebhookStore>) {
-    let store = Arc::new(FileWebhookStore::open(folder).unwrap());
+    let store = Arc::new(common::reopen(folder).await);
     let dyn_store: Arc<dyn WebhookStore> = store.clone();
     let handler = Counting::new(dyn_store.clone());
     (
@@ -29,7 +31,7 @@ fn file_receiver(
 #[tokio::test]
 async fn an_account_lives_through_a_restart_of_the_receiver() {
     let folder = tempfile::tempdir().unwrap();
-    let (receiver, handler, store) = file_receiver(folder.path(), token_config());
+    let (receiver, handler, store) = file_receiver(folder.path(), token_config()).await;
     let served = serve(receiver).await;
     let mut cloud = FakeCloud::start(
         &served.url,
@@ -84,7 +86,11 @@ async fn an_account_lives_through_a_restart_of_the_receiver() {
         .build()
         .unwrap();
     let client = AuthClient::new(CredentialCache::new(
-        EvotorSource::new(config.clone(), store.clone()).unwrap(),
+        EvotorSource::new(
+            config.clone(),
+            Arc::new(FileCloudTokens::open(folder.path())),
+        )
+        .unwrap(),
     ))
     .unwrap();
     let response = client
@@ -109,7 +115,8 @@ async fn an_account_lives_through_a_restart_of_the_receiver() {
 
     // Restart: a new receiver over the same folder, on another port.
     drop(served);
-    let (receiver, handler, store) = file_receiver(folder.path(), token_config());
+    drop((handler, store, client));
+    let (receiver, handler, store) = file_receiver(folder.path(), token_config()).await;
     let served = serve(receiver).await;
     cloud.set_receiver_url(&served.url);
 
@@ -130,7 +137,7 @@ async fn an_account_lives_through_a_restart_of_the_receiver() {
         .unwrap();
     assert_eq!(again.status, 200);
     assert_eq!(
-        handler.times(&format!("subscription:subscription-{alice}-1:7")),
+        handler.times(&format!("subscription:{alice}:subscription-{alice}-1:7")),
         0
     );
     // Registering the same user again is refused with the documented body.
@@ -210,7 +217,7 @@ async fn an_account_lives_in_basic_mode_with_a_memory_store() {
 #[tokio::test]
 async fn a_cloud_401_makes_the_client_read_the_store_again() {
     let folder = tempfile::tempdir().unwrap();
-    let (receiver, _handler, store) = file_receiver(folder.path(), token_config());
+    let (receiver, _handler, store) = file_receiver(folder.path(), token_config()).await;
     let served = serve(receiver).await;
     let cloud = FakeCloud::start(
         &served.url,

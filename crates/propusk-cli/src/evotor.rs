@@ -1,14 +1,18 @@
 //! `propusk evotor token | header | get | serve`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::http::HttpSettings;
 use auth_core::{CredentialCache, RefreshPolicy};
 use clap::{Args, Subcommand};
+use evotor_auth::axum::{DEFAULT_MAX_CONNECTIONS, ServeSettings};
 use evotor_auth::webhook::{
-    FileWebhookStore, MemoryWebhookStore, Receiver, ReferenceAccounts, WebhookStore,
+    FileWebhookStore, MemoryWebhookStore, PostgresWebhookStore, Receiver, ReferenceAccounts,
+    WebhookStore,
 };
 use evotor_auth::{EvotorConfig, EvotorSource, PRODUCTION_URL, ReceiverConfig};
+use secrecy::SecretString;
 
 use crate::common::{
     CacheArgs, CliError, CommonAction, EXIT_TRANSPORT, print_stdout, required_secret, run_common,
@@ -50,13 +54,56 @@ enum EvotorAction {
     },
     /// Run the reference webhook receiver. The service credential comes from
     /// EVOTOR_SERVICE_TOKEN, or EVOTOR_WEBHOOK_LOGIN and EVOTOR_WEBHOOK_PASSWORD (Basic); users,
-    /// tokens and applied events are kept in the cache folder and survive a restart.
-    Serve {
-        /// The address to listen on, e.g. 0.0.0.0:8080 (port 0 picks a free one; the first line
-        /// on stdout says which).
-        #[arg(long, value_name = "ADDR")]
-        listen: String,
-    },
+    /// tokens and applied events are kept in --store (a folder, one receiver at a time; or a
+    /// postgres://USER:PASSWORD@HOST:PORT/DB URL shared by several receivers) and survive a
+    /// restart. SIGTERM or SIGINT stops it (exit 0).
+    Serve(ServeArgs),
+}
+
+/// `propusk evotor serve`.
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// The address to listen on, e.g. 0.0.0.0:8080 (port 0 picks a free one; the first line on
+    /// stdout says which).
+    #[arg(long, value_name = "ADDR")]
+    listen: String,
+    /// Close a connection that has not sent its request headers within this (also the idle
+    /// limit of a kept-alive connection): 10, 10s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// Answer 408 to a request whose body has not arrived within this.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// On SIGTERM or SIGINT, let requests in flight finish for up to this, then exit 0.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    shutdown_timeout: Duration,
+    /// Connections served at once; more wait in the listen queue.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+/// `10` (seconds), `10s`, `500ms` or `2m`; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; write e.g. 10, 10s, 500ms or 2m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        other => return Err(format!("unknown unit {other:?}; use ms, s or m")),
+    };
+    if !(seconds > 0.0 && seconds < 86_400.0 * 365.0) {
+        return Err(format!(
+            "{text:?} must be more than zero and less than a year"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Runs the subcommand.
@@ -68,7 +115,7 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
             url: url.clone(),
             allow_origins: allow_origins.clone(),
         },
-        EvotorAction::Serve { listen } => return serve(listen, &args.cache).await,
+        EvotorAction::Serve(serve_args) => return serve(serve_args, &args.cache).await,
     };
     let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
     let config = EvotorConfig::builder().base_url(args.base_url).build()?;
@@ -81,8 +128,8 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
     run_common(&common, cache, http).await
 }
 
-fn receiver_config() -> Result<ReceiverConfig, CliError> {
-    let mut builder = ReceiverConfig::builder();
+fn receiver_config(request_timeout: Duration) -> Result<ReceiverConfig, CliError> {
+    let mut builder = ReceiverConfig::builder().request_timeout(request_timeout);
     let token = secret_from_env("EVOTOR_SERVICE_TOKEN");
     let login = std::env::var("EVOTOR_WEBHOOK_LOGIN")
         .ok()
@@ -108,15 +155,53 @@ fn receiver_config() -> Result<ReceiverConfig, CliError> {
     Ok(builder.build()?)
 }
 
-async fn serve(listen: &str, cache: &CacheArgs) -> Result<(), CliError> {
-    let config = receiver_config()?;
-    let store: Arc<dyn WebhookStore> = match cache.folder()? {
-        Some(folder) => Arc::new(FileWebhookStore::open(folder)?),
-        None => {
-            eprintln!("propusk: --no-cache: users and tokens are kept in memory and lost on exit");
-            Arc::new(MemoryWebhookStore::new())
+/// Where `serve` keeps its state: `--store` (a folder or a postgres:// URL), else the cache
+/// folder; memory with `--no-cache`.
+async fn webhook_store(cache: &CacheArgs) -> Result<Arc<dyn WebhookStore>, CliError> {
+    let chosen = cache.store.as_deref().filter(|s| !s.is_empty());
+    if cache.no_cache && chosen.is_none() {
+        eprintln!("propusk: --no-cache: users and tokens are kept in memory and lost on exit");
+        return Ok(Arc::new(MemoryWebhookStore::new()));
+    }
+    let folder = match chosen {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresWebhookStore::connect(&SecretString::from(url.to_owned())).await?;
+            return Ok(Arc::new(store));
         }
+        Some(url) if url.contains("://") => {
+            return Err(CliError::usage(
+                "evotor serve keeps its users in a folder or in PostgreSQL: --store takes a folder or a postgres://USER:PASSWORD@HOST:PORT/DB URL",
+            ));
+        }
+        Some(mistyped) if looks_like_a_mistyped_url(mistyped) => {
+            return Err(CliError::usage(
+                "--store looks like a mistyped URL (write postgres://USER:PASSWORD@HOST:PORT/DB) and is not used as a folder name",
+            ));
+        }
+        Some(folder) => folder.into(),
+        None => cache.folder()?.ok_or_else(|| {
+            CliError::usage(
+                "no folder for the receiver's state: pass --store DIR or --cache-dir DIR",
+            )
+        })?,
     };
+    Ok(Arc::new(FileWebhookStore::open(folder)?))
+}
+
+/// `postgres:/host`, `postgresql:host`, `redis:host`: a scheme with a colon but no `//`.
+fn looks_like_a_mistyped_url(text: &str) -> bool {
+    let Some((scheme, _)) = text.split_once(':') else {
+        return false;
+    };
+    ["postgres", "postgresql", "redis", "rediss"]
+        .iter()
+        .any(|known| scheme.eq_ignore_ascii_case(known))
+}
+
+async fn serve(args: &ServeArgs, cache: &CacheArgs) -> Result<(), CliError> {
+    let config = receiver_config(args.request_timeout)?;
+    let store = webhook_store(cache).await?;
+    let listen = &args.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| CliError::usage(format!("cannot listen on {listen}: {error}")))?;
@@ -128,13 +213,23 @@ async fn serve(listen: &str, cache: &CacheArgs) -> Result<(), CliError> {
         store.clone(),
         Arc::new(ReferenceAccounts::new(store)),
     );
+    let settings = ServeSettings {
+        header_timeout: args.header_timeout,
+        shutdown_timeout: args.shutdown_timeout,
+        max_connections: args.max_connections,
+    };
     print_stdout(format!("listening on http://{address}\n").as_bytes())?;
-    evotor_auth::axum::serve_until(listener, receiver, shutdown_signal())
-        .await
-        .map_err(|error| CliError {
-            code: EXIT_TRANSPORT,
-            message: format!("the receiver stopped: {error}"),
-        })
+    evotor_auth::axum::serve_with(
+        listener,
+        evotor_auth::axum::router(receiver),
+        &settings,
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|error| CliError {
+        code: EXIT_TRANSPORT,
+        message: format!("the receiver stopped: {error}"),
+    })
 }
 
 /// Ctrl-C, or SIGTERM on Unix.

@@ -30,6 +30,15 @@ fn text(bytes: &[u8]) -> String {
 struct Serve {
     child: Child,
     url: String,
+    /// Where its stderr goes.
+    log: tempfile::NamedTempFile,
+}
+
+impl Serve {
+    /// What it wrote on stderr so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
 }
 
 impl Drop for Serve {
@@ -40,11 +49,19 @@ impl Drop for Serve {
 }
 
 async fn serve(cache: &std::path::Path, env: &[(&str, &str)]) -> Serve {
-    let mut command = propusk(&["serve", "--listen", "127.0.0.1:0"]);
+    serve_with(cache, env, &[]).await
+}
+
+/// `propusk evotor serve --listen 127.0.0.1:0 ARGS…`, once it says where it listens.
+async fn serve_with(cache: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Serve {
+    let mut arguments = vec!["serve", "--listen", "127.0.0.1:0"];
+    arguments.extend_from_slice(args);
+    let mut command = propusk(&arguments);
+    let log = tempfile::NamedTempFile::new().unwrap();
     command
         .env("PROPUSK_CACHE_DIR", cache)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(log.reopen().unwrap());
     for (name, value) in env {
         command.env(name, value);
     }
@@ -62,7 +79,7 @@ async fn serve(cache: &std::path::Path, env: &[(&str, &str)]) -> Serve {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    Serve { child, url }
+    Serve { child, url, log }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,4 +273,191 @@ async fn missing_settings_exit_2_naming_the_variable() {
         "{}",
         text(&output.stderr)
     );
+}
+
+/// Sends SIGTERM to `child` (by its id, with kill(1)).
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for `child` to exit, up to `limit`; its exit status.
+async fn wait_exit(
+    child: &mut Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_receiver_on_the_same_folder_exits_2() {
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN)];
+    let _first = serve(cache.path(), &env).await;
+    let mut second = propusk(&["serve", "--listen", "127.0.0.1:0"]);
+    second
+        .env("PROPUSK_CACHE_DIR", cache.path())
+        .env("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN);
+    let output = run(second).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("another receiver"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(output.stdout.is_empty(), "it never listened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_half_sent_request_exits_0_within_the_shutdown_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let cache = tempfile::tempdir().unwrap();
+    let mut server = serve_with(
+        cache.path(),
+        &[("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN)],
+        &["--shutdown-timeout", "1s"],
+    )
+    .await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /api/v1/user/token HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SERVICE_TOKEN}\r\nContent-Length: 100\r\n\r\n{{\"userId\":"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    terminate(&server.child);
+    let status = wait_exit(&mut server.child, std::time::Duration::from_secs(5))
+        .await
+        .expect("still running 5 s after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    // Generous bound: the 1 s shutdown timeout plus process teardown on a busy machine.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(stream);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_values_that_are_not_a_folder_or_postgres_exit_2_without_a_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    for (store, expected) in [
+        (
+            "redis://127.0.0.1:6379",
+            "postgres://USER:PASSWORD@HOST:PORT/DB",
+        ),
+        ("postgres:/host/db", "mistyped"),
+        ("postgresql:host", "mistyped"),
+    ] {
+        let mut command = propusk(&["serve", "--listen", "127.0.0.1:0"]);
+        command
+            .current_dir(cache.path())
+            .env("PROPUSK_CACHE_DIR", cache.path())
+            .env("PROPUSK_STORE", store)
+            .env("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN);
+        let output = run(command).await;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{store}: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            text(&output.stderr).contains(expected),
+            "{store}: {}",
+            text(&output.stderr)
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert!(left.is_empty(), "a folder was created: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_receivers_on_one_postgres_share_users_and_never_print_the_password() {
+    use evotor_auth::testkit::postgres::TestPostgres;
+    let pg = TestPostgres::start().unwrap_or_else(|problem| panic!("{problem}"));
+    let url = pg.url();
+    let env = [
+        ("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN),
+        ("PROPUSK_STORE", url.expose_secret()),
+    ];
+    let folder = tempfile::tempdir().unwrap();
+    let mut first = serve_with(folder.path(), &env, &[]).await;
+    let second = serve_with(folder.path(), &env, &[]).await;
+    let cloud = FakeCloud::start(
+        &first.url,
+        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
+    )
+    .await
+    .unwrap();
+    let dana = UserId::parse("01-000000000000004").unwrap();
+    let created = cloud.create_account(&dana).await.unwrap();
+    assert_eq!(created.status, 200, "{created:?}");
+    let user_token = cloud.user_token(&dana).unwrap();
+    let mut at_second = FakeCloud::start(
+        &second.url,
+        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
+    )
+    .await
+    .unwrap();
+    at_second.set_receiver_url(&second.url);
+    let stores = at_second
+        .send(
+            "stores",
+            reqwest::Method::PUT,
+            "/api/v1/inventories/stores",
+            Some(&format!("Bearer {user_token}")),
+            "[]",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.status, 200,
+        "the second receiver knows the first one's user"
+    );
+    let again = at_second.create_account(&dana).await.unwrap();
+    assert_eq!(again.status, 409);
+    // Nothing in the folder: the state is in PostgreSQL.
+    assert!(std::fs::read_dir(folder.path()).unwrap().next().is_none());
+
+    // SIGTERM: exit 0, and neither output shows the password.
+    terminate(&first.child);
+    let status = wait_exit(&mut first.child, std::time::Duration::from_secs(15)).await;
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    for shown in [first.stderr(), second.stderr()] {
+        assert!(!shown.contains(pg.password()), "{shown}");
+    }
+
+    // A wrong password: exit 2, the message names the server, not the password.
+    let wrong = format!(
+        "postgres://propusk:not-{}@127.0.0.1:{}/postgres",
+        pg.password(),
+        pg.port()
+    );
+    let mut command = propusk(&["serve", "--listen", "127.0.0.1:0"]);
+    command
+        .env("PROPUSK_STORE", &wrong)
+        .env("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains(pg.password()), "{stderr}");
 }

@@ -102,10 +102,10 @@
 //! # async fn evotor() -> Result<(), propusk::core::AuthError> {
 //! use std::sync::Arc;
 //! use propusk::core::{AuthClient, CredentialCache};
-//! use propusk::evotor::webhook::FileWebhookStore;
+//! use propusk::evotor::webhook::FileCloudTokens;
 //! use propusk::evotor::{EvotorConfig, EvotorSource};
 //!
-//! let store = Arc::new(FileWebhookStore::open("/var/lib/my-service/evotor")?);
+//! let store = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
 //! let config = EvotorConfig::builder().user_id("01-000000000000001").build()?;
 //! let client = AuthClient::new(CredentialCache::new(EvotorSource::new(config, store)?))?;
 //! let stores = client.get("https://api.evotor.ru/api/v1/inventories/stores/search").await?;

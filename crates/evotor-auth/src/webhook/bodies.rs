@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::WebhookError;
 use crate::UserId;
@@ -26,7 +27,65 @@ pub type Extra = Map<String, Value>;
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, WebhookError> {
     // Syntax first (trailing garbage included), then shape: a broken body is 2001 whatever
     // fields it lacks.
-    let tree: Value = serde_json::from_slice(body).map_err(|_| WebhookError::syntax())?;
+    shape(parse_tree(body)?)
+}
+
+/// Reads `body` as JSON: 400 / 2001 naming where it broke (`subject` the field's path, or
+/// `body`; `reason` `syntax`, `encoding` for invalid UTF-8, `nesting` beyond 128 levels).
+fn parse_tree(body: &[u8]) -> Result<Value, WebhookError> {
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let tree: Value = serde_path_to_error::deserialize(&mut reader).map_err(|error| {
+        let message = error.inner().to_string();
+        let reason = if message.contains("recursion limit") {
+            "nesting"
+        } else if message.contains("UTF-8") || message.contains("unicode") {
+            "encoding"
+        } else {
+            "syntax"
+        };
+        let mut path = error.path().to_string();
+        if reason == "nesting" {
+            path = outer_field(&path);
+        }
+        WebhookError::syntax()
+            .with_reason(reason)
+            .with_subject(subject_of(&path))
+    })?;
+    reader.end().map_err(|_| {
+        WebhookError::syntax()
+            .with_reason("syntax")
+            .with_subject("body")
+    })?;
+    Ok(tree)
+}
+
+/// Where too deep a nesting starts: the path without its trailing `[n]` steps, at most 64
+/// characters (cut between steps).
+fn outer_field(path: &str) -> String {
+    let mut path = path;
+    while let Some(rest) = path.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
+        path = rest.0;
+    }
+    if path.len() <= 64 {
+        return path.to_owned();
+    }
+    let mut end = 64;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = path[..end].rfind(['.', '[']).unwrap_or(end);
+    path[..cut].to_owned()
+}
+
+fn subject_of(path: &str) -> String {
+    if path.is_empty() || path == "." || path == "?" {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+fn shape<T: DeserializeOwned>(tree: Value) -> Result<T, WebhookError> {
     serde_path_to_error::deserialize(tree).map_err(|error| classify(&error))
 }
 
@@ -65,28 +124,55 @@ fn classify(error: &serde_path_to_error::Error<serde_json::Error>) -> WebhookErr
     }
 }
 
-/// A Unix time in milliseconds, sent as a number (`1504168645290`) though the schema says
-/// string; both are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct UnixMillis(pub i64);
+/// A time as the Cloud sends it. The spec types the installation event's `timestamp` as a
+/// string but prints Unix milliseconds as a number; the receipt's is a number whose example is
+/// a string; the subscription event's is ISO 8601 text. Any number or string is accepted and
+/// kept as received; [`unix_millis`](Self::unix_millis) reads the millisecond forms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    /// A JSON number (`1504168645290`, sometimes with a fraction).
+    Number(serde_json::Number),
+    /// A JSON string (`"1504168645290"`, `"2017-04-20T18:26:37.753+0000"`, ...).
+    Text(String),
+}
 
-impl<'de> Deserialize<'de> for UnixMillis {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            Number(i64),
-            Text(String),
+impl Timestamp {
+    /// The time as Unix milliseconds, when it is a number or a string of digits (a fraction is
+    /// dropped); `None` for other text.
+    pub fn unix_millis(&self) -> Option<i64> {
+        match self {
+            Self::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+            Self::Text(text) => {
+                let text = text.trim();
+                text.parse::<i64>().ok().or_else(|| {
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f as i64)
+                })
+            }
         }
-        match Either::deserialize(deserializer)? {
-            Either::Number(n) => Ok(Self(n)),
-            Either::Text(text) => text
-                .trim()
-                .parse()
-                .map(Self)
-                .map_err(|_| serde::de::Error::custom("expected Unix milliseconds")),
-        }
+    }
+}
+
+/// A list field that may also arrive as `null` (read as empty).
+fn nullable_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Parses a notification body that carries one item or an array of them ("one or several", as
+/// the spec says of receipts; its examples send either).
+pub fn parse_items<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, WebhookError> {
+    let tree = parse_tree(body)?;
+    if tree.is_array() {
+        shape(tree)
+    } else {
+        shape(tree).map(|item| vec![item])
     }
 }
 
@@ -238,19 +324,27 @@ impl From<SubscriptionEventType> for String {
 }
 
 /// `POST /api/v1/subscription/event`: a billing event. Re-sent about every minute for up to
-/// three days until answered `200 OK`; recognised by `subscriptionId` + `sequenceNumber`.
+/// three days until answered `200 OK`; recognised by `userId` + `subscriptionId` +
+/// `sequenceNumber`.
+///
+/// The spec requires `subscriptionId`, `productId`, `userId`, `timestamp`, `sequenceNumber` and
+/// `type`; `userId`, `subscriptionId` and `sequenceNumber` identify the event and are checked
+/// strictly, the others are read as leniently as the spec's examples need. The per-type fields
+/// (`nextBillingDate`, `chargedSum`, `addons`, ...) stay in `extra`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionEvent {
     /// The subscription.
     pub subscription_id: String,
     /// Your application's id.
-    pub product_id: String,
+    #[serde(default)]
+    pub product_id: Option<String>,
     /// The Evotor user (`userUuid` in older documents).
     #[serde(alias = "userUuid")]
     pub user_id: UserId,
     /// When, e.g. `2017-04-20T18:26:37.753+0000` (an offset with no colon).
-    pub timestamp: String,
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
     /// Increases per subscription.
     pub sequence_number: u64,
     /// What happened.
@@ -264,18 +358,19 @@ pub struct SubscriptionEvent {
     pub trial_period_duration: Option<String>,
     /// How many terminals the subscription covers, when stated.
     #[serde(default)]
-    pub device_number: Option<u32>,
+    pub device_number: Option<i64>,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl SubscriptionEvent {
-    /// The key that recognises a repeated delivery: `subscription:<id>:<sequence number>`.
+    /// The key that recognises a repeated delivery:
+    /// `subscription:<userId>:<subscriptionId>:<sequenceNumber>`.
     pub fn delivery_key(&self) -> String {
         format!(
-            "subscription:{}:{}",
-            self.subscription_id, self.sequence_number
+            "subscription:{}:{}:{}",
+            self.user_id, self.subscription_id, self.sequence_number
         )
     }
 }
@@ -324,7 +419,8 @@ impl From<InstallationEventType> for String {
 #[serde(rename_all = "camelCase")]
 pub struct InstallationData {
     /// Your application's id.
-    pub product_id: String,
+    #[serde(default)]
+    pub product_id: Option<String>,
     /// The Evotor user (`userUuid` in older documents).
     #[serde(alias = "userUuid")]
     pub user_id: UserId,
@@ -334,16 +430,19 @@ pub struct InstallationData {
 }
 
 /// `POST /api/v2/installation/event`: the app was installed or uninstalled. Re-sent until
-/// answered `200 OK`; recognised by `id`.
+/// answered `200 OK`; recognised by `data.userId` + `id`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallationEvent {
     /// The event's id.
     pub id: String,
-    /// When, Unix milliseconds.
-    pub timestamp: UnixMillis,
-    /// The event format's version (2).
-    pub version: u32,
+    /// When: Unix milliseconds as a number, or any string (the schema's type).
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+    /// The event format's version (`2`; the schema's type is the invalid `enum`, so any JSON
+    /// value is kept as received).
+    #[serde(default)]
+    pub version: Option<Value>,
     /// What happened.
     #[serde(rename = "type")]
     pub kind: InstallationEventType,
@@ -355,9 +454,9 @@ pub struct InstallationEvent {
 }
 
 impl InstallationEvent {
-    /// The key that recognises a repeated delivery: `installation:<id>`.
+    /// The key that recognises a repeated delivery: `installation:<userId>:<id>`.
     pub fn delivery_key(&self) -> String {
-        format!("installation:{}", self.id)
+        format!("installation:{}:{}", self.data.user_id, self.id)
     }
 }
 
@@ -370,7 +469,7 @@ pub struct Store {
     /// Its name.
     #[serde(default)]
     pub name: Option<String>,
-    /// Its address.
+    /// Its address (may be `null`).
     #[serde(default)]
     pub address: Option<String>,
     /// Every other field.
@@ -378,32 +477,46 @@ pub struct Store {
     pub extra: Extra,
 }
 
-/// A smart terminal (`PUT /api/v1/inventories/devices`).
+/// A smart terminal (`PUT /api/v1/inventories/devices`). The spec requires no field here.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// The terminal's uuid.
-    pub uuid: String,
+    #[serde(default)]
+    pub uuid: Option<String>,
     /// Its name.
     #[serde(default)]
     pub name: Option<String>,
     /// The store it belongs to.
     #[serde(default)]
     pub store_uuid: Option<String>,
-    /// Every other field.
+    /// Every other field (`timezoneOffset`, ...).
     #[serde(flatten)]
     pub extra: Extra,
 }
 
-/// The link of an employee to a store.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EmployeeStore {
-    /// The store's uuid.
-    pub store_uuid: String,
-    /// Every other field.
-    #[serde(flatten)]
-    pub extra: Extra,
+/// A store an employee works in: the spec sends its uuid as a string; older payloads send an
+/// object (`{"storeUuid": "…"}`). Both are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EmployeeStore {
+    /// `"20170222-d58c-40e0-8051-b53adff38860"` (the spec's form).
+    Uuid(String),
+    /// `{"storeUuid": "…", ...}`.
+    Object(Extra),
+}
+
+impl EmployeeStore {
+    /// The store's uuid (`storeUuid` or `uuid` of the object form), if stated.
+    pub fn store_uuid(&self) -> Option<&str> {
+        match self {
+            Self::Uuid(uuid) => Some(uuid),
+            Self::Object(fields) => fields
+                .get("storeUuid")
+                .or_else(|| fields.get("uuid"))
+                .and_then(Value::as_str),
+        }
+    }
 }
 
 /// An employee (`PUT /api/v1/inventories/employees`).
@@ -424,11 +537,11 @@ pub struct Employee {
     /// Phone, sent as a number (`79876543210`) or a string: kept as received.
     #[serde(default)]
     pub phone: Option<Value>,
-    /// `ADMIN`, `CASHIER` or `OTHER`.
+    /// `ADMIN`, `CASHIER`, `MANUAL`, ...
     #[serde(default)]
     pub role: Option<String>,
-    /// The stores the employee works in.
-    #[serde(default)]
+    /// The stores the employee works in (`null` reads as none).
+    #[serde(default, deserialize_with = "nullable_list")]
     pub stores: Vec<EmployeeStore>,
     /// Every other field.
     #[serde(flatten)]
@@ -444,8 +557,8 @@ pub struct Document {
     /// `SELL`, `PAYBACK`, `OPEN_SESSION`, ... (`types` in one schema revision).
     #[serde(default, rename = "type", alias = "types")]
     pub kind: Option<String>,
-    /// The transactions, as received.
-    #[serde(default)]
+    /// The transactions, as received (`null` reads as none).
+    #[serde(default, deserialize_with = "nullable_list")]
     pub transactions: Vec<Value>,
     /// Every other field.
     #[serde(flatten)]
@@ -464,8 +577,8 @@ pub struct Product {
     /// Its code.
     #[serde(default)]
     pub code: Option<String>,
-    /// Barcodes.
-    #[serde(default)]
+    /// Barcodes (`null` reads as none).
+    #[serde(default, deserialize_with = "nullable_list")]
     pub bar_codes: Vec<String>,
     /// Selling price (a JSON number; money arrives as binary floating point).
     #[serde(default)]
@@ -484,7 +597,7 @@ pub struct Product {
     pub extra: Extra,
 }
 
-/// The receipt inside a v2 receipt notification.
+/// The receipt inside a v2 receipt notification. The spec requires none of its fields.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptData {
@@ -500,27 +613,31 @@ pub struct ReceiptData {
     /// `SELL`, `PAYBACK`, ...
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// The positions, as received.
-    #[serde(default)]
+    /// The positions, as received (`null` reads as none).
+    #[serde(default, deserialize_with = "nullable_list")]
     pub items: Vec<Value>,
     /// Every other field (`totalAmount`, `dateTime`, ...).
     #[serde(flatten)]
     pub extra: Extra,
 }
 
-/// `POST /api/v2/receipts`: a receipt, in the v2 event envelope (`id`, `timestamp`, `version`,
-/// `type`, `data`). Only `id` is required; recognised by it when re-sent.
+/// One receipt of `POST /api/v2/receipts`, in the v2 event envelope (`id`, `timestamp`,
+/// `version`, `type`, `data`). The spec requires no field; the body is one receipt or an array.
+///
+/// Recognised when re-sent by the user and `id`; a receipt without `id` by the user and the
+/// SHA-256 of its canonical JSON (keys sorted), so an identical copy is applied once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptEvent {
     /// The notification's id.
-    pub id: String,
-    /// When, Unix milliseconds.
     #[serde(default)]
-    pub timestamp: Option<UnixMillis>,
-    /// The format's version (2).
+    pub id: Option<String>,
+    /// When: Unix milliseconds, a number (possibly fractional) or a string.
     #[serde(default)]
-    pub version: Option<u32>,
+    pub timestamp: Option<Timestamp>,
+    /// The format's version (2), as received.
+    #[serde(default)]
+    pub version: Option<Value>,
     /// The kind (`ReceiptCreated`, ...).
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
@@ -536,9 +653,51 @@ pub struct ReceiptEvent {
 }
 
 impl ReceiptEvent {
-    /// The key that recognises a repeated delivery: `receipt:<id>`.
-    pub fn delivery_key(&self) -> String {
-        format!("receipt:{}", self.id)
+    /// The key that recognises a repeated delivery for `user`: `receipt:<user>:<id>`, or
+    /// `receipt:<user>:sha256:<hex>` of the canonical JSON when there is no `id`.
+    pub fn delivery_key(&self, user: &UserId) -> String {
+        match &self.id {
+            Some(id) => format!("receipt:{user}:{id}"),
+            None => {
+                let tree = serde_json::to_value(self).unwrap_or(Value::Null);
+                let mut canonical = Vec::new();
+                write_canonical(&tree, &mut canonical);
+                let digest = Sha256::digest(&canonical);
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                format!("receipt:{user}:sha256:{hex}")
+            }
+        }
+    }
+}
+
+/// JSON with object keys sorted at every level, so equal values give equal bytes.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend(serde_json::to_vec(key).unwrap_or_default());
+                out.push(b':');
+                write_canonical(&map[key], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        other => out.extend(serde_json::to_vec(other).unwrap_or_default()),
     }
 }
 
@@ -565,7 +724,8 @@ pub enum Notification {
         /// The products.
         products: Vec<Product>,
     },
-    /// `POST /api/v2/receipts`.
+    /// `POST /api/v2/receipts`: one receipt (a body with several gives one call per receipt,
+    /// each applied once).
     Receipt(Box<ReceiptEvent>),
 }
 
@@ -676,10 +836,13 @@ mod tests {
         assert_eq!(event.sequence_number, 4);
         assert_eq!(event.device_number, Some(35));
         assert_eq!(event.trial_period_duration.as_deref(), Some("P14DT"));
-        assert_eq!(event.timestamp, "2017-04-20T18:26:37.753+0000");
+        assert_eq!(
+            event.timestamp,
+            Some(Timestamp::Text("2017-04-20T18:26:37.753+0000".into()))
+        );
         assert_eq!(
             event.delivery_key(),
-            "subscription:a99fbf70-6307-4acc-b61c-741ee9eef6c0:4"
+            "subscription:01-000000000000001:a99fbf70-6307-4acc-b61c-741ee9eef6c0:4"
         );
     }
 
@@ -708,12 +871,21 @@ mod tests {
     fn the_sheet_installation_event_parses_with_either_timestamp_form() {
         let event: InstallationEvent = parse_body(INSTALLATION.as_bytes()).unwrap();
         assert_eq!(event.kind, InstallationEventType::ApplicationInstalled);
-        assert_eq!(event.timestamp, UnixMillis(1504168645290));
+        assert_eq!(
+            event.timestamp.as_ref().and_then(Timestamp::unix_millis),
+            Some(1504168645290)
+        );
         assert_eq!(event.data.user_id, user());
-        assert_eq!(event.delivery_key(), "installation:a99fbf70-…");
+        assert_eq!(
+            event.delivery_key(),
+            "installation:01-000000000000001:a99fbf70-…"
+        );
         let text = INSTALLATION.replace("1504168645290", "\"1504168645290\"");
         let event: InstallationEvent = parse_body(text.as_bytes()).unwrap();
-        assert_eq!(event.timestamp, UnixMillis(1504168645290));
+        assert_eq!(
+            event.timestamp.as_ref().and_then(Timestamp::unix_millis),
+            Some(1504168645290)
+        );
     }
 
     #[test]
@@ -734,7 +906,22 @@ mod tests {
         let syntax = parse_body::<UserCreate>(b"{\"userId\":").unwrap_err();
         assert_eq!(
             String::from_utf8(syntax.body()).unwrap(),
-            r#"{"errors":[{"code":2001}]}"#
+            r#"{"errors":[{"code":2001,"reason":"syntax","subject":"userId"}]}"#
+        );
+        let encoding = parse_body::<UserCreate>(b"{\"userId\":\"01-\xff\"}").unwrap_err();
+        assert_eq!(encoding.errors()[0].reason.as_deref(), Some("encoding"));
+        assert_eq!(encoding.errors()[0].subject.as_deref(), Some("userId"));
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        let nesting = parse_body::<UserCreate>(deep.as_bytes()).unwrap_err();
+        assert_eq!(nesting.code(), Some(2001));
+        assert_eq!(nesting.errors()[0].reason.as_deref(), Some("nesting"));
+        assert_eq!(nesting.errors()[0].subject.as_deref(), Some("a"));
+        let objects = format!("{}1{}", "{\"ключ\":".repeat(200), "}".repeat(200));
+        let nested = parse_body::<UserCreate>(objects.as_bytes()).unwrap_err();
+        let subject = nested.errors()[0].subject.clone().unwrap();
+        assert!(
+            subject.starts_with("ключ.ключ") && subject.len() <= 64,
+            "{subject}"
         );
         assert_eq!(
             parse_body::<UserCreate>(b"{} trailing").unwrap_err().code(),
@@ -791,7 +978,18 @@ mod tests {
             br#"[{"uuid":"e1","name":"Ivan","phone":79876543210,"role":"CASHIER","stores":[{"storeUuid":"s1"}]}]"#,
         )
         .unwrap();
-        assert_eq!(employees[0].stores[0].store_uuid, "s1");
+        assert_eq!(employees[0].stores[0].store_uuid(), Some("s1"));
+        let spec_form: Vec<Employee> = parse_body(
+            br#"[{"uuid":"e1","name":"Ivan","role":"ADMIN","stores":["20170222-d58c-40e0-8051-b53adff38860"]}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec_form[0].stores[0].store_uuid(),
+            Some("20170222-d58c-40e0-8051-b53adff38860")
+        );
+        let null_codes: Vec<Product> =
+            parse_items(br#"{"uuid":"p1","name":"x","group":false,"barCodes":null}"#).unwrap();
+        assert!(null_codes[0].bar_codes.is_empty());
         let documents: Vec<Document> = parse_body(
             br#"[{"uuid":"d1","type":"SELL","transactions":[{"type":"DOCUMENT_OPEN"}]}]"#,
         )

@@ -42,6 +42,7 @@ struct ErrorBody<'a> {
 /// | 405 | 1005 / 1007 | [`not_licensed`](Self::not_licensed), [`not_enough_licences`](Self::not_enough_licences) |
 /// | 409 | 2004 | [`linked_to_another_account`](Self::linked_to_another_account) |
 /// | 409 | 2005 | [`already_registered`](Self::already_registered) |
+/// | 408 | – | [`request_timeout`](Self::request_timeout) (body `{}`; the Cloud re-sends) |
 /// | 413 | 2003 | [`too_large`](Self::too_large) |
 /// | 500 | – | [`internal`](Self::internal) (body `{}`; the Cloud retries) |
 #[derive(Clone, PartialEq, Eq)]
@@ -152,6 +153,11 @@ impl WebhookError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, 2003)
             .with_reason("too-large")
             .with_subject("body")
+    }
+
+    /// 408 with the body `{}`: the request body did not arrive within the request timeout.
+    pub fn request_timeout() -> Self {
+        Self::bodiless(StatusCode::REQUEST_TIMEOUT)
     }
 
     /// 500 with the body `{}`: the receiver failed (a store error, say); the Cloud re-sends.

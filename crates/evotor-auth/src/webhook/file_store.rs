@@ -29,6 +29,8 @@ pub const USERS_FILE: &str = "evotor-users.json";
 pub const CLOUD_TOKENS_FILE: &str = "evotor-cloud-tokens.json";
 /// Keys of applied events with the time they were applied.
 pub const EVENTS_FILE: &str = "evotor-events.json";
+/// The lock file a receiver holds (exclusively) while it has the folder open.
+pub const LOCK_FILE: &str = "evotor-receiver.lock";
 
 #[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -81,22 +83,27 @@ impl Versioned for EventsFile {
 /// - User tokens are stored as SHA-256 digests only; Cloud tokens as they must be sent.
 /// - A damaged file, or one a newer version wrote, stops [`open`](Self::open) with an error
 ///   naming the file: this is the receiver's record of its users, not a cache to drop.
-/// - One receiver process writes a folder. Other processes may read Cloud tokens from it
-///   ([`cloud_token`](CloudTokenStore::cloud_token) reads the file each time), e.g. a client
-///   process using [`crate::EvotorSource`].
+/// - One receiver writes a folder: [`open`](Self::open) takes an exclusive lock on
+///   [`LOCK_FILE`] (held until the last clone is dropped), so a second receiver on the same
+///   folder fails at start instead of overwriting the first one's users. Several receivers
+///   share state through a database instead (feature `postgres`). Other processes read Cloud
+///   tokens from the folder with [`FileCloudTokens`], which takes no lock.
 /// - Event keys older than the retention (7 days by default) are dropped as new ones arrive.
 #[derive(Clone)]
 pub struct FileWebhookStore {
     folder: PathBuf,
     state: Arc<tokio::sync::Mutex<State>>,
+    _lock: Arc<File>,
 }
 
 impl FileWebhookStore {
-    /// Opens (or starts) the store in `folder`.
+    /// Opens (or starts) the store in `folder`, locking it for this receiver. Fails, naming the
+    /// folder, when another receiver holds it.
     pub fn open(folder: impl Into<PathBuf>) -> Result<Self, AuthError> {
         let folder = folder.into();
         create_private_folder(&folder)
             .map_err(|error| store_error("create the store folder", &folder, error))?;
+        let lock = lock_folder(&folder)?;
         let users: UsersFile = read_file(&folder, USERS_FILE)?.unwrap_or_default();
         let cloud: CloudTokensFile = read_file(&folder, CLOUD_TOKENS_FILE)?.unwrap_or_default();
         let events: EventsFile = read_file(&folder, EVENTS_FILE)?.unwrap_or_default();
@@ -122,6 +129,7 @@ impl FileWebhookStore {
         Ok(Self {
             folder,
             state: Arc::new(tokio::sync::Mutex::new(state)),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -182,16 +190,58 @@ impl fmt::Debug for FileWebhookStore {
     }
 }
 
+/// Reads the latest Cloud token from [`CLOUD_TOKENS_FILE`] in `folder`, each time.
+async fn read_cloud_token(
+    folder: &Path,
+    user_id: &UserId,
+) -> Result<Option<SecretString>, AuthError> {
+    let folder = folder.to_owned();
+    let file = tokio::task::spawn_blocking(move || {
+        read_file::<CloudTokensFile>(&folder, CLOUD_TOKENS_FILE)
+    })
+    .await
+    .map_err(|_| AuthError::store("the reading task was cancelled"))??;
+    Ok(file.and_then(|mut file| file.tokens.remove(user_id).map(SecretString::from)))
+}
+
+/// The Cloud tokens a receiver's [`FileWebhookStore`] keeps, read by another process (the
+/// client side, [`crate::EvotorSource`]): no lock, the file is read on every call, writing is
+/// refused (only the receiver writes).
+#[derive(Debug, Clone)]
+pub struct FileCloudTokens {
+    folder: PathBuf,
+}
+
+impl FileCloudTokens {
+    /// Reads from the receiver's `folder`.
+    pub fn open(folder: impl Into<PathBuf>) -> Self {
+        Self {
+            folder: folder.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl CloudTokenStore for FileCloudTokens {
+    async fn cloud_token(&self, user_id: &UserId) -> Result<Option<SecretString>, AuthError> {
+        read_cloud_token(&self.folder, user_id).await
+    }
+
+    async fn save_cloud_token(
+        &self,
+        _user_id: &UserId,
+        _token: SecretString,
+    ) -> Result<(), AuthError> {
+        Err(AuthError::store(
+            "the Cloud tokens of a receiver's folder are written by the receiver only",
+        ))
+    }
+}
+
 #[async_trait]
 impl CloudTokenStore for FileWebhookStore {
     async fn cloud_token(&self, user_id: &UserId) -> Result<Option<SecretString>, AuthError> {
-        let folder = self.folder.clone();
-        let file = tokio::task::spawn_blocking(move || {
-            read_file::<CloudTokensFile>(&folder, CLOUD_TOKENS_FILE)
-        })
-        .await
-        .map_err(|_| AuthError::store("the reading task was cancelled"))??;
-        Ok(file.and_then(|mut file| file.tokens.remove(user_id).map(SecretString::from)))
+        read_cloud_token(&self.folder, user_id).await
     }
 
     async fn save_cloud_token(
@@ -247,6 +297,21 @@ impl WebhookStore for FileWebhookStore {
         result
     }
 
+    async fn replace_user_tokens(
+        &self,
+        digest: &TokenDigest,
+        record: UserTokenRecord,
+    ) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        let before = state.user_tokens.clone();
+        state.replace_user_tokens(*digest, record);
+        if let Err(error) = self.write_users(&state).await {
+            state.user_tokens = before;
+            return Err(error);
+        }
+        Ok(())
+    }
+
     async fn find_user_token(
         &self,
         digest: &TokenDigest,
@@ -299,6 +364,35 @@ impl WebhookStore for FileWebhookStore {
         }
         Ok(())
     }
+}
+
+/// Opens [`LOCK_FILE`] and takes an exclusive lock on it without waiting.
+fn lock_folder(folder: &Path) -> Result<File, AuthError> {
+    let path = folder.join(LOCK_FILE);
+    let file = open_lock_file(&path)
+        .map_err(|error| store_error(&format!("open {LOCK_FILE}"), folder, error))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(AuthError::store(format!(
+            "another receiver is using the store folder {}; stop it, or give this one another folder (--store) or a shared postgres:// store",
+            folder.display()
+        ))),
+        Err(fs::TryLockError::Error(error)) => {
+            Err(store_error("lock the store folder", folder, error))
+        }
+    }
+}
+
+/// The one place the lock file is opened (owner-only, created when absent, never truncated).
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn read_file<T: DeserializeOwned + Versioned>(
@@ -484,10 +578,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_second_receiver_on_the_folder_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = FileWebhookStore::open(dir.path()).unwrap();
+        let clone = first.clone();
+        drop(first);
+        let message = FileWebhookStore::open(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("another receiver"), "{message}");
+        assert!(
+            message.contains(&dir.path().display().to_string()),
+            "{message}"
+        );
+        drop(clone);
+        FileWebhookStore::open(dir.path()).expect("free again once the first is gone");
+    }
+
+    #[tokio::test]
     async fn another_process_sees_new_cloud_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let writer = FileWebhookStore::open(dir.path()).unwrap();
-        let reader = FileWebhookStore::open(dir.path()).unwrap();
+        let reader = FileCloudTokens::open(dir.path());
         assert!(reader.cloud_token(&user()).await.unwrap().is_none());
         writer
             .save_cloud_token(&user(), SecretString::from("t2"))

@@ -6,7 +6,8 @@
 //! - [`bodies`]: typed request bodies and [`parse_body`] with Evotor's 2001/2002/2003 codes.
 //! - [`WebhookError`]: Evotor's error format with the right statuses.
 //! - [`WebhookStore`]: users, user tokens, Cloud tokens, applied events;
-//!   [`MemoryWebhookStore`] and [`FileWebhookStore`].
+//!   [`MemoryWebhookStore`], [`FileWebhookStore`] (one receiver per folder) and, with feature
+//!   `postgres`, `PostgresWebhookStore` (several receivers on one database).
 //! - [`Receiver`]: all of it together, independent of any web framework; feature `axum` adds
 //!   [`crate::axum::router`].
 
@@ -14,6 +15,8 @@ pub mod authorization;
 pub mod bodies;
 mod error;
 mod file_store;
+#[cfg(feature = "postgres")]
+mod postgres_store;
 mod receiver;
 mod reference;
 mod store;
@@ -23,11 +26,15 @@ pub use authorization::{AuthorizationProblem, Presented, ServiceVerifier};
 pub use bodies::{
     Device, Document, Employee, EmployeeStore, InstallationData, InstallationEvent,
     InstallationEventType, Notification, Product, ReceiptData, ReceiptEvent, Store,
-    SubscriptionEvent, SubscriptionEventType, UnixMillis, UserCreate, UserToken, UserVerify,
-    VerifiedUser, parse_body,
+    SubscriptionEvent, SubscriptionEventType, Timestamp, UserCreate, UserToken, UserVerify,
+    VerifiedUser, parse_body, parse_items,
 };
 pub use error::{ErrorItem, WebhookError};
-pub use file_store::{CLOUD_TOKENS_FILE, EVENTS_FILE, FileWebhookStore, USERS_FILE};
+pub use file_store::{
+    CLOUD_TOKENS_FILE, EVENTS_FILE, FileCloudTokens, FileWebhookStore, LOCK_FILE, USERS_FILE,
+};
+#[cfg(feature = "postgres")]
+pub use postgres_store::{DEFAULT_POOL_SIZE, PostgresWebhookStore, SCHEMA_VERSION};
 pub use receiver::{AccountHandler, Caller, Endpoint, Guard, Receiver, WebhookResponse};
 pub use reference::ReferenceAccounts;
 pub use store::{MemoryWebhookStore, UserTokenRecord, WebhookStore};

@@ -12,13 +12,12 @@ use auth_core::AuthError;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 
 use super::WebhookError;
 use super::authorization::{self, Presented, ServiceVerifier};
 use super::bodies::{
     self, InstallationEvent, Notification, ReceiptEvent, SubscriptionEvent, UserCreate, UserToken,
-    UserVerify, VerifiedUser, parse_body,
+    UserVerify, VerifiedUser, parse_body, parse_items,
 };
 use super::store::{UserTokenRecord, WebhookStore};
 use super::user_token::{MAX_USER_TOKEN_LEN, TokenDigest, generate_user_token};
@@ -56,6 +55,13 @@ pub enum Endpoint {
     },
     /// `POST /api/v2/receipts` (user token).
     Receipts,
+    /// `GET /api/v1/commodities?scanCode=…&alcCode=…` (user token): a barcode lookup.
+    Commodities {
+        /// `scanCode`, the barcode (required: 400 / 2002 without it).
+        scan_code: Option<String>,
+        /// `alcCode`, the EGAIS alcohol code, when given.
+        alc_code: Option<String>,
+    },
 }
 
 /// Which credential an endpoint needs.
@@ -70,8 +76,35 @@ pub enum Guard {
 }
 
 impl Endpoint {
-    /// The endpoint for `method` and `path` (the conventional paths of the sheet), if any.
+    /// Every endpoint with its method and path, in the order of the spec (`{storeUuid}` and the
+    /// query left as placeholders): the routing table.
+    pub fn all() -> Vec<Self> {
+        let store_uuid = "{storeUuid}".to_owned();
+        vec![
+            Self::UserVerify,
+            Self::UserCreate,
+            Self::UserToken,
+            Self::Commodities {
+                scan_code: None,
+                alc_code: None,
+            },
+            Self::SubscriptionEvent,
+            Self::InstallationEvent,
+            Self::Stores,
+            Self::Devices,
+            Self::Employees,
+            Self::Documents {
+                store_uuid: store_uuid.clone(),
+            },
+            Self::Products { store_uuid },
+            Self::Receipts,
+        ]
+    }
+
+    /// The endpoint for `method` and `path` (the conventional paths of the sheet; a query after
+    /// `?` is read for `/commodities`), if any.
     pub fn route(method: &Method, path: &str) -> Option<Self> {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let path = path.trim_end_matches('/');
         let endpoint = match path {
             "/api/v1/user/create" => Self::UserCreate,
@@ -83,6 +116,7 @@ impl Endpoint {
             "/api/v1/inventories/devices" => Self::Devices,
             "/api/v1/inventories/employees" => Self::Employees,
             "/api/v2/receipts" => Self::Receipts,
+            "/api/v1/commodities" => Self::commodities(query),
             other => {
                 let rest = other.strip_prefix("/api/v1/inventories/stores/")?;
                 let (store, tail) = rest.split_once('/')?;
@@ -100,9 +134,27 @@ impl Endpoint {
         (endpoint.method() == *method).then_some(endpoint)
     }
 
+    /// `/commodities` with the parameters of `query` (URL-encoded, as after `?`).
+    pub fn commodities(query: &str) -> Self {
+        let mut scan_code = None;
+        let mut alc_code = None;
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match name.as_ref() {
+                "scanCode" => scan_code = Some(value.into_owned()),
+                "alcCode" => alc_code = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        Self::Commodities {
+            scan_code,
+            alc_code,
+        }
+    }
+
     /// The method the Cloud uses.
     pub fn method(&self) -> Method {
         match self {
+            Self::Commodities { .. } => Method::GET,
             Self::Stores | Self::Devices | Self::Employees | Self::Documents { .. } => Method::PUT,
             _ => Method::POST,
         }
@@ -126,6 +178,7 @@ impl Endpoint {
                 format!("/api/v1/inventories/stores/{store_uuid}/products")
             }
             Self::Receipts => "/api/v2/receipts".to_owned(),
+            Self::Commodities { .. } => "/api/v1/commodities".to_owned(),
         }
     }
 
@@ -234,7 +287,20 @@ pub trait AccountHandler: Send + Sync + 'static {
         Ok(())
     }
 
-    /// A notification for `user_id` (receipts: once per `id`).
+    /// A barcode lookup (`GET /api/v1/commodities`) for `user_id`: the item as JSON (the spec's
+    /// `commodity`: `name`, `scanCodes`, `alcCodes`, `measure`, ...), or `None` for 404 `{}`.
+    /// The default finds nothing.
+    async fn commodity(
+        &self,
+        user_id: &UserId,
+        scan_code: &str,
+        alc_code: Option<&str>,
+    ) -> Result<Option<serde_json::Value>, WebhookError> {
+        let _ = (user_id, scan_code, alc_code);
+        Ok(None)
+    }
+
+    /// A notification for `user_id` (receipts: once per user and `id`).
     async fn notification(
         &self,
         user_id: &UserId,
@@ -449,7 +515,9 @@ impl Receiver {
             Endpoint::UserToken => {
                 let request: UserToken = parse_body(body)?;
                 if !crate::protocol::is_header_safe_token(request.token.expose_secret()) {
-                    return Err(WebhookError::invalid("token"));
+                    // The spec allows any string; keep it (the Cloud would re-send a refusal
+                    // for ever) and say why calls with it will fail.
+                    tracing::warn!(user = %request.user_id, "the Cloud token is not a valid header value; calls with it will be refused until the Cloud sends another");
                 }
                 self.inner
                     .store
@@ -473,19 +541,19 @@ impl Receiver {
                     .await
             }
             Endpoint::Stores => {
-                self.notify(caller, Notification::Stores(parse_array(body)?))
+                self.notify(caller, Notification::Stores(parse_items(body)?))
                     .await
             }
             Endpoint::Devices => {
-                self.notify(caller, Notification::Devices(parse_array(body)?))
+                self.notify(caller, Notification::Devices(parse_items(body)?))
                     .await
             }
             Endpoint::Employees => {
-                self.notify(caller, Notification::Employees(parse_array(body)?))
+                self.notify(caller, Notification::Employees(parse_items(body)?))
                     .await
             }
             Endpoint::Documents { store_uuid } => {
-                let documents = parse_array(body)?;
+                let documents = parse_items(body)?;
                 self.notify(
                     caller,
                     Notification::Documents {
@@ -496,7 +564,7 @@ impl Receiver {
                 .await
             }
             Endpoint::Products { store_uuid } => {
-                let products = parse_array(body)?;
+                let products = parse_items(body)?;
                 self.notify(
                     caller,
                     Notification::Products {
@@ -507,17 +575,44 @@ impl Receiver {
                 .await
             }
             Endpoint::Receipts => {
-                let receipt: ReceiptEvent = parse_body(body)?;
+                let receipts: Vec<ReceiptEvent> = parse_items(body)?;
                 let Caller::User(user) = caller else {
                     return Err(WebhookError::bad_user_token());
                 };
-                if let Some(stated) = &receipt.user_id {
-                    check_user_matches(caller, stated)?;
+                for receipt in &receipts {
+                    if let Some(stated) = &receipt.user_id {
+                        check_user_matches(caller, stated)?;
+                    }
                 }
-                let key = receipt.delivery_key();
-                let notification = Notification::Receipt(Box::new(receipt));
-                self.once(&key, handler.notification(user, &notification))
-                    .await
+                // One at a time, each once: a failure leaves the rest for the Cloud's next
+                // delivery, and the ones already applied are acknowledged then.
+                for receipt in receipts {
+                    let key = receipt.delivery_key(user);
+                    let notification = Notification::Receipt(Box::new(receipt));
+                    self.once(&key, handler.notification(user, &notification))
+                        .await?;
+                }
+                Ok(WebhookResponse::ok())
+            }
+            Endpoint::Commodities {
+                scan_code,
+                alc_code,
+            } => {
+                let Caller::User(user) = caller else {
+                    return Err(WebhookError::bad_user_token());
+                };
+                let scan_code = scan_code
+                    .as_deref()
+                    .ok_or_else(|| WebhookError::missing("scanCode"))?;
+                match handler
+                    .commodity(user, scan_code, alc_code.as_deref())
+                    .await?
+                {
+                    Some(item) => Ok(WebhookResponse::json(
+                        serde_json::to_vec(&item).unwrap_or_else(|_| b"{}".to_vec()),
+                    )),
+                    None => Err(WebhookError::not_found()),
+                }
             }
         }
     }
@@ -585,10 +680,11 @@ impl Receiver {
     /// one token per user and app; it gets the new one in the answer to create/verify).
     pub async fn issue_user_token(&self, user_id: &UserId) -> Result<SecretString, AuthError> {
         let token = generate_user_token()?;
-        let store = &self.inner.store;
-        store.revoke_user_tokens(user_id).await?;
-        store
-            .save_user_token(
+        // One store operation: concurrent verifies of one user (and several replicas on one
+        // store) leave exactly one valid token, the last one issued.
+        self.inner
+            .store
+            .replace_user_tokens(
                 &TokenDigest::of(token.expose_secret()),
                 UserTokenRecord {
                     user_id: user_id.clone(),
@@ -604,10 +700,6 @@ impl Receiver {
     pub async fn revoke_user(&self, user_id: &UserId) -> Result<usize, AuthError> {
         self.inner.store.revoke_user_tokens(user_id).await
     }
-}
-
-fn parse_array<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, WebhookError> {
-    parse_body(body)
 }
 
 /// A user token may only speak for its own user.
@@ -692,6 +784,15 @@ mod tests {
                 None,
             ),
             (Method::POST, "/api/v1/installation/event", None),
+            (
+                Method::GET,
+                "/api/v1/commodities",
+                Some(Endpoint::Commodities {
+                    scan_code: None,
+                    alc_code: None,
+                }),
+            ),
+            (Method::POST, "/api/v1/commodities", None),
         ];
         for (method, path, expected) in cases {
             let endpoint = Endpoint::route(&method, path);
@@ -703,5 +804,20 @@ mod tests {
         assert_eq!(Endpoint::UserToken.guard(), Guard::Service);
         assert_eq!(Endpoint::InstallationEvent.guard(), Guard::Event);
         assert_eq!(Endpoint::Receipts.guard(), Guard::User);
+        assert_eq!(
+            Endpoint::route(
+                &Method::GET,
+                "/api/v1/commodities?scanCode=46%2000&alcCode=0000000000000000001"
+            ),
+            Some(Endpoint::Commodities {
+                scan_code: Some("46 00".into()),
+                alc_code: Some("0000000000000000001".into()),
+            })
+        );
+        assert_eq!(
+            Endpoint::commodities("alcCode=1").guard(),
+            Guard::User,
+            "the barcode lookup needs the user token"
+        );
     }
 }

@@ -49,6 +49,15 @@ pub trait WebhookStore: CloudTokenStore {
         digest: &TokenDigest,
     ) -> Result<Option<UserTokenRecord>, AuthError>;
 
+    /// Revokes every token of `record.user_id` and keeps the one with `digest`, as ONE atomic
+    /// operation: after any number of concurrent calls for a user (from any number of
+    /// receivers on the store), exactly one token of that user is valid.
+    async fn replace_user_tokens(
+        &self,
+        digest: &TokenDigest,
+        record: UserTokenRecord,
+    ) -> Result<(), AuthError>;
+
     /// Revokes one token; `false` when it was not known.
     async fn revoke_user_token(&self, digest: &TokenDigest) -> Result<bool, AuthError>;
 
@@ -83,6 +92,11 @@ impl State {
         self.user_tokens
             .retain(|_, record| &record.user_id != user_id);
         before - self.user_tokens.len()
+    }
+
+    pub(crate) fn replace_user_tokens(&mut self, digest: TokenDigest, record: UserTokenRecord) {
+        self.revoke_user(&record.user_id);
+        self.user_tokens.insert(digest, record);
     }
 
     pub(crate) fn mark_event(&mut self, key: &str, now_ms: u64, retention: Duration) {
@@ -155,6 +169,15 @@ impl WebhookStore for MemoryWebhookStore {
         record: UserTokenRecord,
     ) -> Result<(), AuthError> {
         self.with(|state| state.user_tokens.insert(*digest, record));
+        Ok(())
+    }
+
+    async fn replace_user_tokens(
+        &self,
+        digest: &TokenDigest,
+        record: UserTokenRecord,
+    ) -> Result<(), AuthError> {
+        self.with(|state| state.replace_user_tokens(*digest, record));
         Ok(())
     }
 
