@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_core::AuthError;
+use auth_core::{AuthError, private_fs};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -102,7 +102,8 @@ impl FileWebhookStore {
     pub fn open(folder: impl Into<PathBuf>) -> Result<Self, AuthError> {
         let folder = folder.into();
         create_private_folder(&folder)
-            .map_err(|error| store_error("create the store folder", &folder, error))?;
+            .map_err(|error| store_error("create the store folder", &folder, error))?
+            .map_err(|refusal| AuthError::store(refusal.to_string()))?;
         let lock = lock_folder(&folder)?;
         let users: UsersFile = read_file(&folder, USERS_FILE)?.unwrap_or_default();
         let cloud: CloudTokensFile = read_file(&folder, CLOUD_TOKENS_FILE)?.unwrap_or_default();
@@ -383,16 +384,10 @@ fn lock_folder(folder: &Path) -> Result<File, AuthError> {
     }
 }
 
-/// The one place the lock file is opened (owner-only, created when absent, never truncated).
+/// The one place the lock file is opened (owner-only, created when absent, never truncated,
+/// never through a symbolic link, never waiting on a FIFO: see [`private_fs::open_lock_file`]).
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    private_fs::open_lock_file(path).map_err(|problem| io::Error::other(problem.to_string()))
 }
 
 fn read_file<T: DeserializeOwned + Versioned>(
@@ -400,10 +395,17 @@ fn read_file<T: DeserializeOwned + Versioned>(
     name: &str,
 ) -> Result<Option<T>, AuthError> {
     let path = folder.join(name);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(store_error(&format!("read {name}"), folder, error)),
+    // Opened without trust: a receiver that believed a planted file would accept forged
+    // user tokens. Such a file is refused (never ignored: that would lose every user).
+    let bytes = match private_fs::read_file(&path, private_fs::MAX_FILE_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(problem) => {
+            return Err(AuthError::store(format!(
+                "{} is refused: {problem}; the receiver's files must be regular files of this user, mode 0600 (if you did not put it there, someone else may have: move it away and check the folder)",
+                path.display()
+            )));
+        }
     };
     let value: T = serde_json::from_slice(&bytes).map_err(|error| {
         AuthError::store(format!(
@@ -424,13 +426,14 @@ fn read_file<T: DeserializeOwned + Versioned>(
 }
 
 fn atomic_write(folder: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    create_private_folder(folder)?;
+    create_private_folder(folder)?
+        .map_err(|refusal| io::Error::new(io::ErrorKind::PermissionDenied, refusal))?;
     let target = folder.join(name);
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|error| io::Error::other(error.to_string()))?;
     let temporary = folder.join(format!(".{name}.{}.tmp", u64::from_le_bytes(random)));
     let result = (|| {
-        let mut file = private_file_options().open(&temporary)?;
+        let mut file = private_fs::new_file_options().open(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temporary, &target)?;
@@ -445,26 +448,10 @@ fn atomic_write(folder: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-fn create_private_folder(folder: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(folder)
-}
-
-fn private_file_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+/// Creates the folder 0700 when missing; `Ok(Err(_))` when it is not the user's own or others
+/// may write it (see [`private_fs::check_folder`]).
+fn create_private_folder(folder: &Path) -> io::Result<Result<(), private_fs::UntrustedFolder>> {
+    private_fs::create_folder(folder)
 }
 
 fn store_error(action: &str, folder: &Path, error: io::Error) -> AuthError {
@@ -562,17 +549,119 @@ mod tests {
         assert!(leftovers.is_empty());
     }
 
+    /// A planted users file (a forged token's digest in it) must never be believed: another
+    /// user's file, a symbolic link to one, a file others may write, or a folder others may
+    /// write each stop `open` with the path in the message, and nothing in the folder changes.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn planted_files_and_foreign_folders_are_refused() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        // What an attacker would plant: a genuine users file holding a token of theirs.
+        let planted = {
+            let dir = tempfile::tempdir().unwrap();
+            let store = FileWebhookStore::open(dir.path()).unwrap();
+            store.register_user(&user()).await.unwrap();
+            let record = UserTokenRecord {
+                user_id: user(),
+                issued_at_ms: 1,
+            };
+            let forged = TokenDigest::of("forged-by-another-user");
+            store.save_user_token(&forged, record).await.unwrap();
+            fs::read(dir.path().join(USERS_FILE)).unwrap()
+        };
+        let root = private_fs::effective_uid() == 0;
+        let mut cases = vec!["symlink", "group-writable", "folder-0777"];
+        if root {
+            cases.push("other-owner");
+        }
+        for case in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let folder = dir.path().join("store");
+            fs::create_dir(&folder).unwrap();
+            fs::set_permissions(&folder, fs::Permissions::from_mode(0o700)).unwrap();
+            let users = folder.join(USERS_FILE);
+            match case {
+                "symlink" => {
+                    let elsewhere = dir.path().join("attacker.json");
+                    fs::write(&elsewhere, &planted).unwrap();
+                    fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o600)).unwrap();
+                    symlink(&elsewhere, &users).unwrap();
+                }
+                "group-writable" => {
+                    fs::write(&users, &planted).unwrap();
+                    fs::set_permissions(&users, fs::Permissions::from_mode(0o620)).unwrap();
+                }
+                "folder-0777" => {
+                    fs::write(&users, &planted).unwrap();
+                    fs::set_permissions(&users, fs::Permissions::from_mode(0o600)).unwrap();
+                    fs::set_permissions(&folder, fs::Permissions::from_mode(0o777)).unwrap();
+                }
+                _ => {
+                    fs::write(&users, &planted).unwrap();
+                    fs::set_permissions(&users, fs::Permissions::from_mode(0o600)).unwrap();
+                    chown(&users, 4242);
+                }
+            }
+            let before = names_in(&folder);
+            let message = FileWebhookStore::open(&folder)
+                .map(|_| ())
+                .expect_err(case)
+                .to_string();
+            assert!(
+                message.contains(&folder.display().to_string()),
+                "{case}: {message}"
+            );
+            let after: Vec<String> = names_in(&folder)
+                .into_iter()
+                .filter(|name| name != LOCK_FILE)
+                .collect();
+            assert_eq!(
+                after, before,
+                "{case}: nothing written but the receiver's lock"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    fn chown(path: &Path, uid: u32) {
+        let status = std::process::Command::new("chown")
+            .arg(uid.to_string())
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Writes `bytes` to `path`, mode 0600 (the receiver refuses files others may read).
+    fn write_private(path: &Path, bytes: &[u8]) {
+        fs::write(path, bytes).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    fn names_in(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(folder)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[tokio::test]
     async fn a_damaged_file_stops_open_and_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(USERS_FILE), b"{\"format\":1,").unwrap();
+        write_private(&dir.path().join(USERS_FILE), b"{\"format\":1,");
         let message = FileWebhookStore::open(dir.path()).unwrap_err().to_string();
         assert!(message.contains(USERS_FILE), "{message}");
-        fs::write(
-            dir.path().join(USERS_FILE),
+        write_private(
+            &dir.path().join(USERS_FILE),
             br#"{"format":9,"users":[],"userTokens":{}}"#,
-        )
-        .unwrap();
+        );
         let message = FileWebhookStore::open(dir.path()).unwrap_err().to_string();
         assert!(message.contains("newer"), "{message}");
     }
