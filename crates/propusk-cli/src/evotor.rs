@@ -14,6 +14,7 @@ use crate::common::{
     CacheArgs, CliError, CommonAction, EXIT_TRANSPORT, print_stdout, required_secret, run_common,
     secret_from_env,
 };
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// Evotor Cloud: the Cloud token (client), and the reference webhook receiver (serve).
 #[derive(Debug, Args)]
@@ -48,6 +49,18 @@ enum EvotorAction {
         #[arg(long, value_name = "ADDR")]
         listen: String,
     },
+    /// Forward local plain-HTTP requests to the Cloud API with the Cloud token (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl EvotorArgs {
+    /// Whether this runs a server (`serve`, `proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(
+            self.action,
+            EvotorAction::Serve { .. } | EvotorAction::Proxy(_)
+        )
+    }
 }
 
 /// Runs the subcommand.
@@ -57,6 +70,7 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
         EvotorAction::Header => CommonAction::Header,
         EvotorAction::Get { url } => CommonAction::Get { url: url.clone() },
         EvotorAction::Serve { listen } => return serve(listen, &args.cache).await,
+        EvotorAction::Proxy(proxy_args) => return evotor_proxy(proxy_args, args.base_url).await,
     };
     let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
     let config = EvotorConfig::builder().base_url(args.base_url).build()?;
@@ -67,6 +81,23 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
         .build();
     let http = HttpSettings::default();
     run_common(&common, cache, http).await
+}
+
+/// `proxy`: the Cloud token from EVOTOR_TOKEN on every request to the base URL's origin.
+async fn evotor_proxy(proxy_args: &ProxyArgs, base_url: String) -> Result<(), CliError> {
+    proxy::no_node_url(proxy_args)?;
+    let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
+    let config = EvotorConfig::builder().base_url(base_url.clone()).build()?;
+    let cache = CredentialCache::builder(Arc::new(EvotorSource::with_token(config, token)))
+        .policy(RefreshPolicy::default())
+        .build();
+    let upstream = Upstream {
+        base_url,
+        cache,
+        http: HttpSettings::default(),
+        alliance: None,
+    };
+    proxy::run(proxy_args, upstream).await
 }
 
 fn receiver_config() -> Result<ReceiverConfig, CliError> {

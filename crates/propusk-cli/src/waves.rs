@@ -13,6 +13,7 @@ use crate::common::{
     CacheArgs, CliError, CommonAction, print_stdout, required, required_secret, run_common,
     secret_from_env,
 };
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// Waves Enterprise: the node's X-API-Key, or OAuth access tokens from the authorization service.
 ///
@@ -41,14 +42,23 @@ enum WavesAction {
     /// Read an API key on stdin, print its node api-key-hash
     /// (Base58(Keccak256(Blake2b256(key)))).
     ApiKeyHash,
+    /// Forward local plain-HTTP requests to the node given by --node-url with the credential
+    /// (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl WavesArgs {
+    /// Whether this runs a server (`proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(self.action, WavesAction::Proxy(_))
+    }
 }
 
 /// Runs the subcommand.
 pub async fn run(args: WavesArgs) -> Result<(), CliError> {
-    let action = match args.action {
-        WavesAction::ApiKeyHash => return print_api_key_hash(),
-        WavesAction::Common(action) => action,
-    };
+    if matches!(args.action, WavesAction::ApiKeyHash) {
+        return print_api_key_hash();
+    }
     let http = HttpSettings::default();
     let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
         // Nothing to cache: the key is the credential, and writing it to disk adds only risk.
@@ -70,7 +80,24 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
         let source = WavesSource::new(builder.build()?);
         args.cache.cache(Arc::new(source), refresh_policy())?
     };
-    run_common(&action, cache, http).await
+    match &args.action {
+        WavesAction::Common(action) => run_common(action, cache, http).await,
+        WavesAction::Proxy(proxy_args) => {
+            let node = proxy_args.node_url().ok_or_else(|| {
+                CliError::usage(
+                    "the waves proxy needs --node-url ORIGIN: the node its requests go to",
+                )
+            })?;
+            let upstream = Upstream {
+                base_url: node.to_owned(),
+                cache,
+                http,
+                alliance: None,
+            };
+            proxy::run(proxy_args, upstream).await
+        }
+        WavesAction::ApiKeyHash => print_api_key_hash(),
+    }
 }
 
 /// `api-key-hash`: the key from stdin (one trailing line break dropped), its hash on stdout.
