@@ -10,7 +10,7 @@ use axum::response::Response;
 use http::StatusCode;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use super::forward::{plain, stream_back};
+use super::forward::{Refusal, stream_back};
 
 /// The request header that asks for encryption; its one accepted value is `jwe`.
 pub const ENCRYPT_HEADER: HeaderName = HeaderName::from_static("x-propusk-encrypt");
@@ -23,12 +23,12 @@ const MAX_ENCRYPTED_ANSWER: usize = 8 * 1024 * 1024;
 
 /// Whether the request asks for encryption; a wrong value, or the header sent to a provider
 /// other than Alliance, is a 400.
-pub fn requested(headers: &HeaderMap, alliance: bool) -> Result<bool, Response> {
+pub fn requested(headers: &HeaderMap, alliance: bool) -> Result<bool, Refusal> {
     let Some(value) = headers.get(ENCRYPT_HEADER) else {
         return Ok(false);
     };
     if !alliance {
-        return Err(plain(
+        return Err(Refusal::plain(
             StatusCode::BAD_REQUEST,
             "propusk proxy: X-Propusk-Encrypt is for the alliance proxy only",
         ));
@@ -36,7 +36,7 @@ pub fn requested(headers: &HeaderMap, alliance: bool) -> Result<bool, Response> 
     if value.as_bytes().eq_ignore_ascii_case(b"jwe") {
         Ok(true)
     } else {
-        Err(plain(
+        Err(Refusal::plain(
             StatusCode::BAD_REQUEST,
             "propusk proxy: X-Propusk-Encrypt takes one value, `jwe`",
         ))
@@ -58,7 +58,7 @@ pub fn encrypt_body(credential: &Credential, plaintext: &[u8]) -> Result<String,
 pub async fn decrypt_answer(
     source: &AllianceSource,
     answer: reqwest::Response,
-) -> Result<Response, Response> {
+) -> Result<Response, Refusal> {
     let status = answer.status();
     let mut headers = answer.headers().clone();
     let is_json = headers
@@ -71,7 +71,7 @@ pub async fn decrypt_answer(
     let body =
         auth_core::http::read_body_limited(alliance_auth::PROVIDER, answer, MAX_ENCRYPTED_ANSWER)
             .await
-            .map_err(|error| plain(StatusCode::BAD_GATEWAY, &format!("propusk proxy: {error}")))?;
+            .map_err(Refusal::NoAnswer)?;
     let plaintext = match source.decrypt_answer(&body) {
         Ok(plaintext) => {
             headers.insert(DECRYPTED_HEADER, HeaderValue::from_static("jwe"));

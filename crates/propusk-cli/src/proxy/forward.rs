@@ -102,7 +102,7 @@ impl Proxy {
         }
         match self.forward(request).await {
             Ok(response) => response,
-            Err(response) => response,
+            Err(refusal) => refusal.into_response(),
         }
     }
 
@@ -121,7 +121,7 @@ impl Proxy {
         bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes()))
     }
 
-    async fn forward(&self, request: Request) -> Result<Response, Response> {
+    async fn forward(&self, request: Request) -> Result<Response, Refusal> {
         let (parts, body) = request.into_parts();
         let url = self.target(&parts.uri)?;
         let encrypted = encrypt::requested(&parts.headers, self.alliance.is_some())?;
@@ -154,7 +154,7 @@ impl Proxy {
             .client
             .send_passing_rejection(build, repeatable)
             .await
-            .map_err(|error| failure(&error))?;
+            .map_err(Refusal::NoAnswer)?;
         if encrypted && let Some(alliance) = alliance {
             return encrypt::decrypt_answer(&alliance, answer).await;
         }
@@ -163,12 +163,12 @@ impl Proxy {
 
     /// The provider URL for the client's path and query: always on the provider's origin,
     /// whatever authority the client named.
-    fn target(&self, uri: &http::Uri) -> Result<Url, Response> {
+    fn target(&self, uri: &http::Uri) -> Result<Url, Refusal> {
         let mut url = self.origin.clone();
         url.set_path(uri.path());
         url.set_query(uri.query());
         if url.origin() != self.origin.origin() {
-            return Err(plain(
+            return Err(Refusal::plain(
                 StatusCode::BAD_REQUEST,
                 "the request path is not valid",
             ));
@@ -183,11 +183,11 @@ impl Proxy {
         headers: &HeaderMap,
         body: Body,
         must_buffer: bool,
-    ) -> Result<Outgoing, Response> {
+    ) -> Result<Outgoing, Refusal> {
         let too_large = || {
-            plain(
+            Refusal::plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
+                format!(
                     "propusk proxy: the request body is over the {}-byte limit (--max-request-body)",
                     self.limits.max_request_body
                 ),
@@ -209,7 +209,7 @@ impl Proxy {
         let mut held = BytesMut::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| {
-                plain(
+                Refusal::plain(
                     StatusCode::BAD_REQUEST,
                     "propusk proxy: the request body broke off",
                 )
@@ -271,6 +271,30 @@ pub fn stream_back(answer: reqwest::Response) -> Response {
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// Why the proxy answers itself instead of passing on the provider's answer.
+pub enum Refusal {
+    /// This status and line.
+    Plain(StatusCode, String),
+    /// No answer came from the provider.
+    NoAnswer(AuthError),
+}
+
+impl Refusal {
+    /// A refusal with `status` and the line `text`.
+    pub fn plain(status: StatusCode, text: impl Into<String>) -> Self {
+        Self::Plain(status, text.into())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Plain(status, text) => plain(status, &text),
+            Self::NoAnswer(error) => failure(&error),
+        }
+    }
 }
 
 /// A short text answer from the proxy itself.
