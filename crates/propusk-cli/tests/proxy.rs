@@ -803,3 +803,52 @@ async fn alliance_bodies_are_encrypted_for_the_client_and_answers_decrypted() {
         .unwrap();
     assert_eq!(answer.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_by_the_header_and_request_timeouts() {
+    let emulator = Emulator::start("kontur").await;
+    let cache = tempfile::tempdir().unwrap();
+    let proxy = start(proxy_command(
+        &emulator,
+        cache.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--header-timeout",
+            "1",
+            "--request-timeout",
+            "1",
+        ],
+    ))
+    .await;
+    let address = proxy.address.clone();
+    let (silent, trickled) = tokio::task::spawn_blocking(move || {
+        // Generous bounds: the timeouts are 1 s, the reads give up after 20 s. A request whose
+        // headers stop half-way (slowloris) is cut off.
+        let mut silent = std::net::TcpStream::connect(&address).unwrap();
+        silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        silent.write_all(b"GET /V1/Boxes/GetBoxesInfo HTTP/1.1\r\nHost: x\r\n").unwrap();
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        let _ = silent.read_to_end(&mut answer);
+        let silent = started.elapsed();
+        let mut trickle = std::net::TcpStream::connect(&address).unwrap();
+        trickle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(
+            trickle,
+            "POST /V1/Boxes/GetBoxesInfo HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Bearer {PROXY_TOKEN}\r\nContent-Length: 10\r\n\r\nab"
+        )
+        .unwrap();
+        let mut answer = [0u8; 12];
+        let _ = trickle.read_exact(&mut answer);
+        (silent, String::from_utf8_lossy(&answer).into_owned())
+    })
+    .await
+    .unwrap();
+    assert!(
+        silent < Duration::from_secs(15),
+        "a silent connection was closed: {silent:?}"
+    );
+    assert_eq!(trickled, "HTTP/1.1 408");
+    assert_eq!(emulator.counter("api_calls").await, 0);
+}

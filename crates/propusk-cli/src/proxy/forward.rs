@@ -126,7 +126,17 @@ impl Proxy {
         let url = self.target(&parts.uri)?;
         let encrypted = encrypt::requested(&parts.headers, self.alliance.is_some())?;
         let headers = forwarded_headers(&parts.headers);
-        let outgoing = self.read_body(&parts.headers, body, encrypted).await?;
+        let outgoing = tokio::time::timeout(
+            self.limits.body_timeout,
+            self.read_body(&parts.headers, body, encrypted),
+        )
+        .await
+        .map_err(|_| {
+            Refusal::plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "propusk proxy: the request body did not arrive in time (--request-timeout)",
+            )
+        })??;
         let method = parts.method;
         let repeatable = matches!(outgoing, Outgoing::Buffered(_));
         let mut outgoing = outgoing;
@@ -141,6 +151,13 @@ impl Proxy {
                         .headers_mut()
                         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
                     reqwest::Body::from(jwe)
+                }
+                // A GET without a body goes without one, not with an empty one.
+                Outgoing::Buffered(bytes)
+                    if bytes.is_empty()
+                        && matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) =>
+                {
+                    return Ok(request);
                 }
                 Outgoing::Buffered(bytes) => reqwest::Body::from(bytes.clone()),
                 Outgoing::Streaming(body) => body.take().ok_or_else(|| {

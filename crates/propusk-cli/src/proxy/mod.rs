@@ -10,6 +10,7 @@
 mod encrypt;
 mod forward;
 mod listen;
+mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,15 +21,12 @@ use clap::Args;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::common::{CliError, EXIT_TRANSPORT, print_stdout, secret_from_env};
+use crate::common::{CliError, print_stdout, secret_from_env};
 use forward::Proxy;
 use listen::ListenAddr;
 
 /// The proxy's own health check: `GET /_propusk/health` answers `{"status":"ok"}`.
 pub const HEALTH_PATH: &str = "/_propusk/health";
-
-/// How long requests in flight may take to finish after SIGTERM or SIGINT: 10 s.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// `proxy` options.
 #[derive(Debug, Clone, Args)]
@@ -50,6 +48,12 @@ pub struct ProxyArgs {
     /// Seconds allowed for the provider's whole answer (504 after).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Seconds a connection may take to send its request headers (closed after).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a request body that is held (see --buffer-limit) may take to arrive (408 after).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    request_timeout: u64,
 }
 
 impl ProxyArgs {
@@ -66,6 +70,8 @@ pub struct Limits {
     pub buffer_limit: usize,
     /// Bodies over this are refused.
     pub max_request_body: u64,
+    /// The time a held body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 /// What a provider hands the proxy.
@@ -100,9 +106,11 @@ pub async fn run(args: &ProxyArgs, upstream: Upstream) -> Result<(), CliError> {
         limits: Limits {
             buffer_limit: args.buffer_limit,
             max_request_body: args.max_request_body,
+            body_timeout: Duration::from_secs(args.request_timeout.max(1)),
         },
         alliance: upstream.alliance,
     });
+    let header_timeout = Duration::from_secs(args.header_timeout.max(1));
     let app = axum::Router::new()
         .fallback(forward::handle)
         .with_state(proxy);
@@ -115,54 +123,19 @@ pub async fn run(args: &ProxyArgs, upstream: Upstream) -> Result<(), CliError> {
                 .local_addr()
                 .map_err(|error| CliError::usage(format!("cannot listen on {address}: {error}")))?;
             print_stdout(format!("listening on {bound}\n").as_bytes())?;
-            serve(listener, app, signal).await
+            serve::serve(listener, app, header_timeout, signal).await
         }
         #[cfg(unix)]
         ListenAddr::Unix(path) => {
             let listener = listen::bind_unix(&path)?;
             print_stdout(format!("listening on unix:{}\n", path.display()).as_bytes())?;
-            let result = serve(listener, app, signal).await;
+            let result = serve::serve(listener, app, header_timeout, signal).await;
             let _ = std::fs::remove_file(&path);
             result
         }
         #[cfg(not(unix))]
         ListenAddr::Unix(_) => Err(CliError::usage("unix:PATH needs a Unix system")),
     }
-}
-
-/// Serves until the signal, then lets requests in flight finish for up to [`SHUTDOWN_GRACE`].
-async fn serve<L>(
-    listener: L,
-    app: axum::Router,
-    signal: impl Future<Output = ()>,
-) -> Result<(), CliError>
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut graceful = stopped.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => return finished(result),
-        () = signal => {}
-    }
-    let _ = stop.send(true);
-    tracing::info!(target: "propusk::proxy", "stopping: letting requests in flight finish");
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(result) => finished(result),
-        Err(_) => Ok(()),
-    }
-}
-
-fn finished(result: std::io::Result<()>) -> Result<(), CliError> {
-    result.map_err(|error| CliError {
-        code: EXIT_TRANSPORT,
-        message: format!("the proxy stopped: {error}"),
-    })
 }
 
 /// `PROPUSK_PROXY_TOKEN`, required for a TCP listener.
