@@ -590,6 +590,11 @@ async fn bad_listen_settings_are_usage_errors() {
                 ],
             ),
         ),
+        ("a plain-http base URL off loopback", {
+            let mut command = proxy_command(&kontur, cache.path(), &["--listen", "127.0.0.1:0"]);
+            command.env("KONTUR_BASE_URL", "http://edi-api.example.com");
+            command
+        }),
         ("no token on TCP", {
             let mut command = proxy_command(&kontur, cache.path(), &["--listen", "127.0.0.1:0"]);
             command.env_remove("PROPUSK_PROXY_TOKEN");
