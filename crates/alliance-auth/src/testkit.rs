@@ -14,6 +14,16 @@
 //!
 //! It counts authorizations, records requests (no secrets), and injects failures.
 //!
+//! # Control API
+//!
+//! For tests in any language (`propusk emulate alliance`): `POST /_emulator/revoke` and
+//! `POST /_emulator/expire` end the current session (the next API request is rejected);
+//! `POST /_emulator/rejection?under=200` makes stale sessions get HTTP 200 + `b_used_token`
+//! (`under=401`, the default: HTTP 401 + `b_expired_token`);
+//! `POST /_emulator/fail-auth?count=N&status=S` makes the next N authorizations answer S
+//! (defaults 1 and 503); `GET /_emulator/counters` answers
+//! `{"authentications","api_calls","api_rejections"}`.
+//!
 //! ```no_run
 //! # async fn run() {
 //! use alliance_auth::testkit::Emulator;
@@ -177,6 +187,7 @@ struct EmulatorState {
     session: Mutex<Option<Session>>,
     authorizations: AtomicUsize,
     api_calls: AtomicUsize,
+    api_rejections: AtomicUsize,
     requests: Mutex<Vec<RecordedRequest>>,
     failures: Mutex<VecDeque<(Endpoint, Failure)>>,
 }
@@ -243,6 +254,15 @@ impl EmulatorBuilder {
 
     /// Starts on `127.0.0.1` at a free port.
     pub async fn start(self) -> Emulator {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a loopback port for the Alliance emulator");
+        self.start_on(listener)
+    }
+
+    /// Starts on `listener` (for `propusk emulate alliance --listen ADDR`). It also serves the
+    /// control API under `/_emulator/` (see the module docs).
+    pub fn start_on(self, listener: tokio::net::TcpListener) -> Emulator {
         let server_key = generate_key();
         let state = Arc::new(EmulatorState {
             service_code: self.service_code,
@@ -256,16 +276,19 @@ impl EmulatorBuilder {
             session: Mutex::new(None),
             authorizations: AtomicUsize::new(0),
             api_calls: AtomicUsize::new(0),
+            api_rejections: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
         });
         let app = Router::new()
             .route("/api-gateway/authorize_virtual_device", post(authorize))
+            .route("/_emulator/revoke", post(control_end_session))
+            .route("/_emulator/expire", post(control_end_session))
+            .route("/_emulator/rejection", post(control_rejection))
+            .route("/_emulator/fail-auth", post(control_fail_auth))
+            .route("/_emulator/counters", axum::routing::get(control_counters))
             .fallback(api)
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port for the Alliance emulator");
         let address = listener.local_addr().expect("a bound address");
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -632,6 +655,7 @@ async fn api(
         return response;
     }
     if !valid {
+        state.api_rejections.fetch_add(1, Ordering::SeqCst);
         return lock(&state.rejection).respond();
     }
     if method == Method::POST && path.starts_with("/ecom/execute_request/payments/") {
@@ -657,4 +681,51 @@ async fn api(
         };
     }
     axum::Json(json!({ "status": "OK", "path": path, "operations": [] })).into_response()
+}
+
+/// The query of the control API's `POST /_emulator/…` calls.
+#[derive(serde::Deserialize)]
+struct ControlQuery {
+    count: Option<usize>,
+    status: Option<u16>,
+    under: Option<u16>,
+}
+
+async fn control_end_session(State(state): State<Arc<EmulatorState>>) -> StatusCode {
+    *lock(&state.session) = None;
+    StatusCode::NO_CONTENT
+}
+
+async fn control_rejection(
+    State(state): State<Arc<EmulatorState>>,
+    axum::extract::Query(query): axum::extract::Query<ControlQuery>,
+) -> Response {
+    let rejection = match query.under {
+        Some(200) => Rejection::used_token_under_200(),
+        None | Some(401) => Rejection::unauthorized(),
+        Some(_) => return (StatusCode::BAD_REQUEST, "under=200 or under=401").into_response(),
+    };
+    *lock(&state.rejection) = rejection;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn control_fail_auth(
+    State(state): State<Arc<EmulatorState>>,
+    axum::extract::Query(query): axum::extract::Query<ControlQuery>,
+) -> StatusCode {
+    let status = query.status.unwrap_or(503);
+    let mut failures = lock(&state.failures);
+    for _ in 0..query.count.unwrap_or(1) {
+        failures.push_back((Endpoint::Authorize, Failure::Status(status)));
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn control_counters(State(state): State<Arc<EmulatorState>>) -> Response {
+    axum::Json(json!({
+        "authentications": state.authorizations.load(Ordering::SeqCst),
+        "api_calls": state.api_calls.load(Ordering::SeqCst),
+        "api_rejections": state.api_rejections.load(Ordering::SeqCst),
+    }))
+    .into_response()
 }

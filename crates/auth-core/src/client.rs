@@ -167,6 +167,41 @@ impl AuthClient {
         self.last_exchange(request, &credential).await
     }
 
+    /// For a proxy that hands every answer back unchanged: like [`send_with`](Self::send_with),
+    /// except that a second rejection comes back as the response it is (status, headers, body)
+    /// rather than as an error, and that when `repeatable` is false (a streamed body, which can
+    /// be sent once) the first rejection comes back as it is, its credential invalidated.
+    pub async fn send_passing_rejection<F>(
+        &self,
+        mut build: F,
+        repeatable: bool,
+    ) -> Result<Response, AuthError>
+    where
+        F: FnMut(&Credential) -> Result<Request, AuthError>,
+    {
+        let credential = match self.cache.fresh() {
+            Some(credential) => credential,
+            None => self.cache.get().await?,
+        };
+        let response = match self.exchange(build(&credential)?, &credential).await? {
+            Outcome::Accepted(response) => return Ok(response),
+            Outcome::Rejected(response) => response,
+        };
+        self.cache.invalidate(credential.generation());
+        if !repeatable {
+            return Ok(response);
+        }
+        drop(response);
+        let credential = self.cache.get().await?;
+        match self.exchange(build(&credential)?, &credential).await? {
+            Outcome::Accepted(response) => Ok(response),
+            Outcome::Rejected(response) => {
+                self.cache.invalidate(credential.generation());
+                Ok(response)
+            }
+        }
+    }
+
     /// The retry after a rejection: a second rejection is final.
     async fn last_exchange(
         &self,

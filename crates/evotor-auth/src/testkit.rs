@@ -9,6 +9,15 @@
 //!   `X-Authorization` against the Cloud tokens it handed over) and `GET /stores` (checking
 //!   `Authorization: Bearer` and `Accept: application/vnd.evotor.v2+json`), counts calls and can
 //!   inject failures (503, slow answers, garbage).
+//!
+//! # Control API
+//!
+//! For tests in any language (`propusk emulate evotor`): `POST /_emulator/revoke` and
+//! `POST /_emulator/expire` make the API forget every Cloud token (its calls then get 401; the
+//! Cloud token is the credential, so there is nothing to authenticate again with);
+//! `POST /_emulator/fail-auth?count=N&status=S` makes the next N API calls answer S (defaults 1
+//! and 503: Evotor has no authentication call of its own); `GET /_emulator/counters` answers
+//! `{"authentications","api_calls","api_rejections"}` (`authentications` is always 0).
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -24,7 +33,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
@@ -213,12 +222,26 @@ impl FakeCloud {
         receiver_url: impl Into<String>,
         service_auth: ServiceAuth,
     ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(listener, receiver_url, service_auth)
+    }
+
+    /// Like [`start`](Self::start), on `listener` (for `propusk emulate evotor --listen ADDR`).
+    /// It also serves the control API under `/_emulator/` (see the module docs).
+    pub fn start_on(
+        listener: tokio::net::TcpListener,
+        receiver_url: impl Into<String>,
+        service_auth: ServiceAuth,
+    ) -> std::io::Result<Self> {
         let state = Arc::new(CloudState::default());
         let app = Router::new()
             .route("/api/v1/inventories/stores/search", get(stores_search))
             .route("/stores", get(stores_v2))
+            .route("/_emulator/revoke", post(control_revoke))
+            .route("/_emulator/expire", post(control_revoke))
+            .route("/_emulator/fail-auth", post(control_fail_auth))
+            .route("/_emulator/counters", get(control_counters))
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -256,6 +279,14 @@ impl FakeCloud {
     /// The user token the receiver issued to `user_id`, if create/verify succeeded.
     pub fn user_token(&self, user_id: &UserId) -> Option<String> {
         lock(&self.state.user_tokens).get(user_id).cloned()
+    }
+
+    /// Issues a new Cloud token for `user_id` that the API accepts from now on, without a
+    /// webhook delivery (for `propusk emulate evotor`, which has no receiver to hand it to).
+    pub fn issue_cloud_token(&self, user_id: &UserId) -> SecretString {
+        let token = uuid::Uuid::new_v4().to_string();
+        lock(&self.state.cloud_tokens).insert(token.clone(), user_id.clone());
+        SecretString::from(token)
     }
 
     /// Makes the API forget every Cloud token of `user_id` (its calls then get 401).
@@ -677,4 +708,37 @@ async fn stores_v2(State(state): State<Arc<CloudState>>, headers: HeaderMap) -> 
         r#"{"items":[{"id":"20170222-D58C-40E0-8051-B53ADFF38860","name":"msk","created_at":"2018-07-09T11:46:52.024+0000","updated_at":"2018-07-09T11:46:52.024+0000"}],"paging":{}}"#,
     )
         .into_response()
+}
+
+/// `?count=N&status=S` of `POST /_emulator/fail-auth`.
+#[derive(serde::Deserialize)]
+struct FailAuth {
+    count: Option<usize>,
+    status: Option<u16>,
+}
+
+async fn control_revoke(State(state): State<Arc<CloudState>>) -> StatusCode {
+    lock(&state.cloud_tokens).clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn control_fail_auth(
+    State(state): State<Arc<CloudState>>,
+    axum::extract::Query(query): axum::extract::Query<FailAuth>,
+) -> StatusCode {
+    let status = query.status.unwrap_or(503);
+    let mut failures = lock(&state.failures);
+    for _ in 0..query.count.unwrap_or(1) {
+        failures.push_back(Failure::Status(status));
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn control_counters(State(state): State<Arc<CloudState>>) -> Response {
+    axum::Json(json!({
+        "authentications": 0,
+        "api_calls": state.api_calls.load(Ordering::Relaxed),
+        "api_rejections": state.api_rejections.load(Ordering::Relaxed),
+    }))
+    .into_response()
 }

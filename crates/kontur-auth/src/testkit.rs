@@ -3,6 +3,14 @@
 //! provider's `POST /connect/token`. It records requests (without secrets), counts
 //! authentications, revokes tokens and injects failures, for tests, the demo and your own tests.
 //!
+//! # Control API
+//!
+//! For tests in any language (`propusk emulate kontur`): `POST /_emulator/revoke` and
+//! `POST /_emulator/expire` make every token issued so far invalid (the API answers 401);
+//! `POST /_emulator/fail-auth?count=N&status=S` makes the next N authentications answer S
+//! (defaults 1 and 503); `GET /_emulator/counters` answers
+//! `{"authentications","token_requests","api_calls","api_rejections"}`.
+//!
 //! ```no_run
 //! # async fn run() {
 //! use kontur_auth::testkit::KonturEmulator;
@@ -110,6 +118,15 @@ impl Drop for KonturEmulator {
 impl KonturEmulator {
     /// Starts on `127.0.0.1` at a free port, knowing the demo account.
     pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a loopback port for the Kontur emulator");
+        Self::start_on(listener)
+    }
+
+    /// Starts on `listener` (for `propusk emulate kontur --listen ADDR`), knowing the demo
+    /// account. It also serves the control API under `/_emulator/` (see the module docs).
+    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
         let state = Arc::new(EmulatorState::default());
         state.accounts.lock().unwrap().push((
             DEMO_CLIENT_ID.to_owned(),
@@ -121,10 +138,11 @@ impl KonturEmulator {
             .route("/V1/Boxes/GetBoxesInfo", get(boxes))
             .route("/V1/Parties/GetAccessiblePartiesInfo", get(parties))
             .route("/connect/token", post(connect_token))
+            .route("/_emulator/revoke", post(control_revoke))
+            .route("/_emulator/expire", post(control_revoke))
+            .route("/_emulator/fail-auth", post(control_fail_auth))
+            .route("/_emulator/counters", get(control_counters))
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port for the Kontur emulator");
         let address = listener.local_addr().expect("a bound address");
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -388,6 +406,47 @@ async fn connect_token(
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": 3600,
+    }))
+    .into_response()
+}
+
+/// `?count=N&status=S` of `POST /_emulator/fail-auth`.
+#[derive(serde::Deserialize)]
+struct FailAuth {
+    count: Option<usize>,
+    status: Option<u16>,
+}
+
+async fn control_revoke(State(state): State<Arc<EmulatorState>>) -> StatusCode {
+    state.tokens.lock().unwrap().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn control_fail_auth(
+    State(state): State<Arc<EmulatorState>>,
+    axum::extract::Query(query): axum::extract::Query<FailAuth>,
+) -> StatusCode {
+    let status = query.status.unwrap_or(503);
+    let mut failures = state.failures.lock().unwrap();
+    for _ in 0..query.count.unwrap_or(1) {
+        failures.push_back((Endpoint::Authenticate, Failure::Status(status)));
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn control_counters(State(state): State<Arc<EmulatorState>>) -> Response {
+    let rejections = state
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.method == "GET" && !r.valid_token)
+        .count();
+    axum::Json(serde_json::json!({
+        "authentications": state.authentications.load(Ordering::SeqCst),
+        "token_requests": state.token_requests.load(Ordering::SeqCst),
+        "api_calls": state.api_calls.load(Ordering::SeqCst),
+        "api_rejections": rejections,
     }))
     .into_response()
 }

@@ -16,6 +16,7 @@ use crate::common::{
     CacheArgs, CliError, CommonAction, EXIT_USAGE, print_stdout, required, run_common,
     secret_from_env,
 };
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// The most `encrypt` reads from stdin: 8 MiB.
 const MAX_PLAINTEXT: u64 = 8 * 1024 * 1024;
@@ -56,6 +57,16 @@ enum AllianceAction {
     /// (ECDH-ES+A256KW, A256GCM) to the public key in --key-file PATH: card data (`YYMMCVV`),
     /// card numbers, request bodies.
     Encrypt,
+    /// Forward local plain-HTTP requests to the API with the session; X-Propusk-Encrypt: jwe
+    /// encrypts a body to the session's serverPublic and decrypts the answer (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl AllianceArgs {
+    /// Whether this runs a server (`proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(self.action, AllianceAction::Proxy(_))
+    }
 }
 
 /// Runs the subcommand.
@@ -63,24 +74,42 @@ pub async fn run(args: AllianceArgs) -> Result<(), CliError> {
     match &args.action {
         AllianceAction::CheckKey => check_key(args.key_file.as_deref()),
         AllianceAction::Encrypt => encrypt(args.key_file.as_deref()),
+        AllianceAction::Proxy(proxy_args) => {
+            let source = Arc::new(alliance_source(&args)?);
+            let cache = args.cache.cache(source.clone(), RefreshPolicy::default())?;
+            let upstream = Upstream {
+                base_url: args.base_url.clone(),
+                cache,
+                http: HttpSettings::default(),
+                alliance: Some(source),
+            };
+            proxy::run(proxy_args, upstream).await
+        }
         AllianceAction::Common(action) => {
-            let service_code =
-                required(args.service_code, "--service-code", "ALLIANCE_SERVICE_CODE")?;
-            let key = MerchantKey::from_jwk(read_key(args.key_file.as_deref())?.expose_secret())
-                .map_err(auth_core::AuthError::from)?;
-            let config = AllianceConfig::builder()
-                .base_url(args.base_url)
-                .service_code(service_code)
-                .authorization_key(key)
-                .build()?;
-            let cache = args.cache.cache(
-                Arc::new(AllianceSource::new(config)),
-                RefreshPolicy::default(),
-            )?;
+            let cache = args
+                .cache
+                .cache(Arc::new(alliance_source(&args)?), RefreshPolicy::default())?;
             let http = HttpSettings::default();
             run_common(action, cache, http).await
         }
     }
+}
+
+/// The source for the merchant in the settings.
+fn alliance_source(args: &AllianceArgs) -> Result<AllianceSource, CliError> {
+    let service_code = required(
+        args.service_code.clone(),
+        "--service-code",
+        "ALLIANCE_SERVICE_CODE",
+    )?;
+    let key = MerchantKey::from_jwk(read_key(args.key_file.as_deref())?.expose_secret())
+        .map_err(auth_core::AuthError::from)?;
+    let config = AllianceConfig::builder()
+        .base_url(args.base_url.clone())
+        .service_code(service_code)
+        .authorization_key(key)
+        .build()?;
+    Ok(AllianceSource::new(config))
 }
 
 /// The key text from `--key-file`, else from `ALLIANCE_AUTH_KEY`.

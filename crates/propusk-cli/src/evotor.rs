@@ -18,6 +18,7 @@ use crate::common::{
     CacheArgs, CliError, CommonAction, EXIT_TRANSPORT, print_stdout, required_secret, run_common,
     secret_from_env,
 };
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// Evotor Cloud: the Cloud token (client), and the reference webhook receiver (serve).
 #[derive(Debug, Args)]
@@ -58,6 +59,15 @@ enum EvotorAction {
     /// postgres://USER:PASSWORD@HOST:PORT/DB URL shared by several receivers) and survive a
     /// restart. SIGTERM or SIGINT stops it (exit 0).
     Serve(ServeArgs),
+    /// Forward local plain-HTTP requests to the Cloud API with the Cloud token (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl EvotorArgs {
+    /// Whether this runs a server (`serve`, `proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(self.action, EvotorAction::Serve(_) | EvotorAction::Proxy(_))
+    }
 }
 
 /// `propusk evotor serve`.
@@ -116,6 +126,7 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
             allow_origins: allow_origins.clone(),
         },
         EvotorAction::Serve(serve_args) => return serve(serve_args, &args.cache).await,
+        EvotorAction::Proxy(proxy_args) => return evotor_proxy(proxy_args, args.base_url).await,
     };
     let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
     let config = EvotorConfig::builder().base_url(args.base_url).build()?;
@@ -126,6 +137,22 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
         .build();
     let http = HttpSettings::default();
     run_common(&common, cache, http).await
+}
+
+/// `proxy`: the Cloud token from EVOTOR_TOKEN on every request to the base URL's origin.
+async fn evotor_proxy(proxy_args: &ProxyArgs, base_url: String) -> Result<(), CliError> {
+    let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
+    let config = EvotorConfig::builder().base_url(base_url.clone()).build()?;
+    let cache = CredentialCache::builder(Arc::new(EvotorSource::with_token(config, token)))
+        .policy(RefreshPolicy::default())
+        .build();
+    let upstream = Upstream {
+        base_url,
+        cache,
+        http: HttpSettings::default(),
+        alliance: None,
+    };
+    proxy::run(proxy_args, upstream).await
 }
 
 fn receiver_config(request_timeout: Duration) -> Result<ReceiverConfig, CliError> {
@@ -218,40 +245,19 @@ async fn serve(args: &ServeArgs, cache: &CacheArgs) -> Result<(), CliError> {
         shutdown_timeout: args.shutdown_timeout,
         max_connections: args.max_connections,
     };
+    // The signal handlers are installed before the ready line, so a signal right after it
+    // is not missed.
+    let shutdown = proxy::shutdown_signal();
     print_stdout(format!("listening on http://{address}\n").as_bytes())?;
     evotor_auth::axum::serve_with(
         listener,
         evotor_auth::axum::router(receiver),
         &settings,
-        shutdown_signal(),
+        shutdown,
     )
     .await
     .map_err(|error| CliError {
         code: EXIT_TRANSPORT,
         message: format!("the receiver stopped: {error}"),
     })
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = interrupt => {}
-            () = terminate => {}
-        }
-    }
-    #[cfg(not(unix))]
-    interrupt.await;
 }

@@ -4,16 +4,17 @@ use std::sync::Arc;
 
 use auth_core::RefreshPolicy;
 use auth_core::http::HttpSettings;
-use clap::Args;
+use clap::{Args, Subcommand};
 use kontur_auth::{KonturConfig, KonturSource, PRODUCTION_URL};
 
 use crate::common::{CacheArgs, CliError, CommonAction, required, required_secret, run_common};
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// Kontur EDI: the KonturEdiAuth token.
 #[derive(Debug, Args)]
 pub struct KonturArgs {
     #[command(subcommand)]
-    action: CommonAction,
+    action: KonturAction,
     /// API base URL.
     #[arg(long, global = true, env = "KONTUR_BASE_URL", hide_env_values = true, default_value = PRODUCTION_URL)]
     base_url: String,
@@ -32,13 +33,28 @@ pub struct KonturArgs {
     cache: CacheArgs,
 }
 
+#[derive(Debug, Subcommand)]
+enum KonturAction {
+    #[command(flatten)]
+    Common(CommonAction),
+    /// Forward local plain-HTTP requests to the API with the credential (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl KonturArgs {
+    /// Whether this runs a server (`proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(self.action, KonturAction::Proxy(_))
+    }
+}
+
 /// Runs the subcommand.
 pub async fn run(args: KonturArgs) -> Result<(), CliError> {
     let client_id = required(args.client_id, "--client-id", "KONTUR_API_CLIENT_ID")?;
     let login = required(args.login, "--login", "KONTUR_LOGIN")?;
     let password = required_secret("KONTUR_PASSWORD", "the Kontur password")?;
     let config = KonturConfig::builder()
-        .base_url(args.base_url)
+        .base_url(args.base_url.clone())
         .api_client_id(client_id)
         .login(login)
         .password(password)
@@ -48,5 +64,16 @@ pub async fn run(args: KonturArgs) -> Result<(), CliError> {
         RefreshPolicy::default(),
     )?;
     let http = HttpSettings::default();
-    run_common(&args.action, cache, http).await
+    match &args.action {
+        KonturAction::Common(action) => run_common(action, cache, http).await,
+        KonturAction::Proxy(proxy_args) => {
+            let upstream = Upstream {
+                base_url: args.base_url,
+                cache,
+                http,
+                alliance: None,
+            };
+            proxy::run(proxy_args, upstream).await
+        }
+    }
 }

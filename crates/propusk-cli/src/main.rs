@@ -7,8 +7,10 @@
 mod alliance;
 mod common;
 mod demo;
+mod emulate;
 mod evotor;
 mod kontur;
+mod proxy;
 mod rustore;
 mod waves;
 
@@ -44,6 +46,23 @@ enum Command {
     Evotor(evotor::EvotorArgs),
     /// Run every provider's flows against embedded emulators (no network, no credentials).
     Demo,
+    /// Run a provider's emulator as a server for your own tests; prints its URL and settings as
+    /// one JSON line (docs/proxy.md).
+    Emulate(emulate::EmulateArgs),
+}
+
+impl Command {
+    /// Whether this runs a server (it then gets a worker pool).
+    fn serves(&self) -> bool {
+        match self {
+            Self::Demo | Self::Emulate(_) => true,
+            Self::Kontur(args) => args.serves(),
+            Self::Alliance(args) => args.serves(),
+            Self::Rustore(args) => args.serves(),
+            Self::Waves(args) => args.serves(),
+            Self::Evotor(args) => args.serves(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -60,8 +79,8 @@ fn main() -> ExitCode {
     };
     init_tracing();
     // One thread is plenty for a token lookup and starts fastest (the warm-cache `token` run is
-    // benchmarked in docs/benchmarks.md); the demo and the webhook server get a worker pool.
-    let mut builder = if matches!(cli.command, Command::Demo | Command::Evotor(_)) {
+    // benchmarked in docs/benchmarks.md); the demo and the servers get a worker pool.
+    let mut builder = if cli.command.serves() {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.worker_threads(2);
         builder
@@ -83,6 +102,7 @@ fn main() -> ExitCode {
             Command::Waves(args) => waves::run(args).await,
             Command::Evotor(args) => evotor::run(args).await,
             Command::Demo => demo::run().await,
+            Command::Emulate(args) => emulate::run(args).await,
         }
     });
     runtime.shutdown_background();

@@ -4,16 +4,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth_core::RefreshPolicy;
-use clap::Args;
+use clap::{Args, Subcommand};
 use rustore_auth::{DEFAULT_BASE_URL, RustoreConfig, RustoreSource};
 
 use crate::common::{CacheArgs, CliError, CommonAction, required, run_common, secret_from_env};
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// RuStore Public API: the JWE token sent as `Public-Token`.
 #[derive(Debug, Args)]
 pub struct RustoreArgs {
     #[command(subcommand)]
-    action: CommonAction,
+    action: RustoreAction,
     /// API base URL (the alternative host is https://public-api-m.rustore.ru).
     #[arg(long, global = true, env = "RUSTORE_BASE_URL", hide_env_values = true, default_value = DEFAULT_BASE_URL)]
     base_url: String,
@@ -44,11 +45,26 @@ pub struct RustoreArgs {
     cache: CacheArgs,
 }
 
+#[derive(Debug, Subcommand)]
+enum RustoreAction {
+    #[command(flatten)]
+    Common(CommonAction),
+    /// Forward local plain-HTTP requests to the API with the credential (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl RustoreArgs {
+    /// Whether this runs a server (`proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(self.action, RustoreAction::Proxy(_))
+    }
+}
+
 /// Runs the subcommand.
 pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
     let key_id = required(args.key_id, "--key-id", "RUSTORE_KEY_ID")?;
     let mut builder = RustoreConfig::builder()
-        .base_url(args.base_url)
+        .base_url(args.base_url.clone())
         .key_id(key_id);
     builder = match (
         args.private_key_file,
@@ -78,5 +94,16 @@ pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
         Arc::new(RustoreSource::new(config)),
         RefreshPolicy::default(),
     )?;
-    run_common(&args.action, cache, http).await
+    match &args.action {
+        RustoreAction::Common(action) => run_common(action, cache, http).await,
+        RustoreAction::Proxy(proxy_args) => {
+            let upstream = Upstream {
+                base_url: args.base_url,
+                cache,
+                http,
+                alliance: None,
+            };
+            proxy::run(proxy_args, upstream).await
+        }
+    }
 }

@@ -13,6 +13,7 @@ use crate::common::{
     CacheArgs, CliError, CommonAction, parse_origins, print_stdout, required, required_secret,
     run_common_with, secret_from_env,
 };
+use crate::proxy::{self, ProxyArgs, Upstream};
 
 /// Waves Enterprise: the node's X-API-Key, or OAuth access tokens from the authorization service.
 ///
@@ -52,14 +53,23 @@ enum WavesAction {
     /// Read an API key on stdin, print its node api-key-hash
     /// (Base58(Keccak256(Blake2b256(key)))).
     ApiKeyHash,
+    /// Forward local plain-HTTP requests to the node given by --node-url with the credential
+    /// (docs/proxy.md).
+    Proxy(ProxyArgs),
+}
+
+impl WavesArgs {
+    /// Whether this runs a server (`proxy`).
+    pub fn serves(&self) -> bool {
+        matches!(self.action, WavesAction::Proxy(_))
+    }
 }
 
 /// Runs the subcommand.
 pub async fn run(args: WavesArgs) -> Result<(), CliError> {
-    let action = match args.action {
-        WavesAction::ApiKeyHash => return print_api_key_hash(),
-        WavesAction::Common(action) => action,
-    };
+    if matches!(args.action, WavesAction::ApiKeyHash) {
+        return print_api_key_hash();
+    }
     let http = HttpSettings::default();
     let nodes = parse_origins(&args.node_urls, "--node-url")?;
     let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
@@ -82,7 +92,25 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
         let source = WavesSource::new(builder.build()?);
         args.cache.cache(Arc::new(source), refresh_policy())?
     };
-    run_common_with(&action, cache, http, &nodes).await
+    match &args.action {
+        WavesAction::Common(action) => run_common_with(action, cache, http, &nodes).await,
+        WavesAction::Proxy(proxy_args) => {
+            // The proxy forwards to one node: the first --node-url / WAVES_NODE_URLS.
+            let node = nodes.first().ok_or_else(|| {
+                CliError::usage(
+                    "the waves proxy needs --node-url ORIGIN (or WAVES_NODE_URLS): the node its requests go to",
+                )
+            })?;
+            let upstream = Upstream {
+                base_url: node.as_str().trim_end_matches('/').to_owned(),
+                cache,
+                http,
+                alliance: None,
+            };
+            proxy::run(proxy_args, upstream).await
+        }
+        WavesAction::ApiKeyHash => print_api_key_hash(),
+    }
 }
 
 /// `api-key-hash`: the key from stdin (one trailing line break dropped), its hash on stdout.

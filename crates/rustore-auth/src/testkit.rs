@@ -8,6 +8,14 @@
 //! - It counts and records requests, revokes tokens, and injects failures into the token
 //!   endpoint (a status such as 503, a slow answer, garbage, a non-OK `code`).
 //!
+//! # Control API
+//!
+//! For tests in any language (`propusk emulate rustore`): `POST /_emulator/revoke` revokes every
+//! token issued so far, `POST /_emulator/expire` makes them expired (both: resources answer 401);
+//! `POST /_emulator/fail-auth?count=N&status=S` makes the next N token requests answer S
+//! (defaults 1 and 503); `GET /_emulator/counters` answers
+//! `{"authentications","tokens_issued","api_calls","api_rejections"}`.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), auth_core::AuthError> {
 //! use rustore_auth::testkit::{Emulator, TEST_KEY_ID, TEST_PRIVATE_KEY};
@@ -144,6 +152,7 @@ struct Shared {
     auth_requests: AtomicU64,
     tokens_issued: AtomicU64,
     resource_requests: AtomicU64,
+    resource_rejections: AtomicU64,
     log: Mutex<Vec<RecordedRequest>>,
 }
 
@@ -197,6 +206,22 @@ impl Emulator {
     /// # Panics
     /// If no loopback port can be bound (a broken test machine).
     pub async fn start_without_keys() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("the emulator could not bind a loopback port");
+        Self::start_on_without_keys(listener)
+    }
+
+    /// Starts on `listener` (for `propusk emulate rustore --listen ADDR`) with the test key
+    /// registered, like [`start`](Self::start). It also serves the control API under
+    /// `/_emulator/` (see the module docs).
+    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
+        let emulator = Self::start_on_without_keys(listener);
+        emulator.add_key_pem(TEST_KEY_ID, TEST_PUBLIC_KEY_PEM);
+        emulator
+    }
+
+    fn start_on_without_keys(listener: tokio::net::TcpListener) -> Self {
         let shared = Arc::new(Shared {
             keys: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
@@ -208,15 +233,17 @@ impl Emulator {
             auth_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
             resource_requests: AtomicU64::new(0),
+            resource_rejections: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
         });
         let router = Router::new()
             .route(AUTH_PATH, post(issue_token))
+            .route("/_emulator/revoke", post(control_revoke))
+            .route("/_emulator/expire", post(control_expire))
+            .route("/_emulator/fail-auth", post(control_fail_auth))
+            .route("/_emulator/counters", axum::routing::get(control_counters))
             .fallback(serve_resource)
             .with_state(Arc::clone(&shared));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("the emulator could not bind a loopback port");
         let address = listener
             .local_addr()
             .expect("a bound listener has an address");
@@ -530,6 +557,7 @@ async fn serve_resource(
         (!info.revoked && info.expires_at > shared.now()).then(|| info.key_id.clone())
     });
     let Some(key_id) = key_id.filter(|_| !shared.reject_resources.load(Ordering::Relaxed)) else {
+        shared.resource_rejections.fetch_add(1, Ordering::Relaxed);
         return envelope(
             &shared,
             StatusCode::UNAUTHORIZED,
@@ -581,4 +609,48 @@ mod tests {
         assert!(a.starts_with("eyJ"));
         assert_ne!(a, new_token());
     }
+}
+
+/// `?count=N&status=S` of `POST /_emulator/fail-auth`.
+#[derive(serde::Deserialize)]
+struct FailAuth {
+    count: Option<usize>,
+    status: Option<u16>,
+}
+
+async fn control_revoke(State(shared): State<Arc<Shared>>) -> StatusCode {
+    for token in lock(&shared.tokens).values_mut() {
+        token.revoked = true;
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn control_expire(State(shared): State<Arc<Shared>>) -> StatusCode {
+    let now = shared.now();
+    for token in lock(&shared.tokens).values_mut() {
+        token.expires_at = now;
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn control_fail_auth(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Query(query): axum::extract::Query<FailAuth>,
+) -> StatusCode {
+    let status = query.status.unwrap_or(503);
+    let mut failures = lock(&shared.failures);
+    for _ in 0..query.count.unwrap_or(1) {
+        failures.push_back(Failure::Status(status));
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn control_counters(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(serde_json::json!({
+        "authentications": shared.auth_requests.load(Ordering::Relaxed),
+        "tokens_issued": shared.tokens_issued.load(Ordering::Relaxed),
+        "api_calls": shared.resource_requests.load(Ordering::Relaxed),
+        "api_rejections": shared.resource_rejections.load(Ordering::Relaxed),
+    }))
+    .into_response()
 }

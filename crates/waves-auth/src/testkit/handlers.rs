@@ -294,6 +294,9 @@ fn check_bearer(state: &EmulatorState, headers: &HeaderMap) -> Option<Response> 
     let Some(exp) = claims.get("exp").and_then(Value::as_i64) else {
         return invalid();
     };
+    if let Some(refusal) = super::control::refusal(state, &claims) {
+        return Some(refusal);
+    }
     // Valid while now_ms <= exp * 1000.
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -12,6 +12,16 @@
 //! - `POST /utils/hash/secure`: `{"message","hash"}` like the node's utility.
 //! - Counters for each endpoint, a request log without secrets, and injected failures.
 //!
+//! # Control API
+//!
+//! For tests in any language (`propusk emulate waves`): `POST /_emulator/revoke` makes every
+//! access token issued so far invalid (the node answers 401 622), `POST /_emulator/expire` makes
+//! them expired (401 619); refresh tokens still work after both (see
+//! [`WavesEmulator::revoke_refresh_tokens`] for the Rust API that forgets them); `POST /_emulator/fail-auth?count=N&status=S` makes the
+//! next N login, token or refresh requests answer S (defaults 1 and 503);
+//! `GET /_emulator/counters` answers `{"authentications","logins","service_grants",
+//! "refreshes","refresh_reuses","api_calls","api_rejections"}`.
+//!
 //! ```no_run
 //! # async fn run() {
 //! use waves_auth::testkit::WavesEmulator;
@@ -21,6 +31,7 @@
 //! # }
 //! ```
 
+mod control;
 mod handlers;
 mod signer;
 
@@ -128,6 +139,12 @@ struct EmulatorState {
     node_rejections: AtomicUsize,
     requests: Mutex<Vec<RecordedRequest>>,
     failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+    /// Statuses for the next authentication calls, whichever endpoint (control API).
+    auth_failures: Mutex<VecDeque<u16>>,
+    /// The `jti` of every access token issued and not yet withdrawn.
+    issued_jtis: Mutex<Vec<String>>,
+    /// Access tokens withdrawn by the control API, by `jti`.
+    withdrawn: Mutex<HashMap<String, control::Withdrawal>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -163,6 +180,16 @@ impl WavesEmulator {
     /// # Panics
     /// If no loopback port can be bound (this is test tooling).
     pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a loopback port for the Waves emulator");
+        Self::start_on(listener)
+    }
+
+    /// Starts on `listener` (for `propusk emulate waves --listen ADDR`), like
+    /// [`start`](Self::start). It also serves the control API under `/_emulator/` (see the
+    /// module docs).
+    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
         let _ = signer::signer();
         let state = Arc::new(EmulatorState {
             users: Mutex::new(HashMap::from([(
@@ -185,6 +212,9 @@ impl WavesEmulator {
             node_rejections: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
+            auth_failures: Mutex::new(VecDeque::new()),
+            issued_jtis: Mutex::new(Vec::new()),
+            withdrawn: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/status", get(handlers::status))
@@ -194,10 +224,8 @@ impl WavesEmulator {
             .route("/v1/user", post(handlers::register))
             .route("/node/status", get(handlers::node_status))
             .route("/utils/hash/secure", post(handlers::secure_hash))
+            .merge(control::routes())
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port for the Waves emulator");
         let address = listener.local_addr().expect("a bound address");
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -362,6 +390,13 @@ fn random_token(length: usize) -> String {
 
 impl EmulatorState {
     fn take_failure(&self, endpoint: Endpoint) -> Option<Failure> {
+        if matches!(
+            endpoint,
+            Endpoint::Login | Endpoint::Token | Endpoint::Refresh
+        ) && let Some(status) = lock(&self.auth_failures).pop_front()
+        {
+            return Some(Failure::Status(status));
+        }
         let mut failures = lock(&self.failures);
         let index = failures.iter().position(|(e, _)| *e == endpoint)?;
         failures.remove(index).map(|(_, f)| f)
@@ -378,10 +413,12 @@ impl EmulatorState {
 
     fn access_token(&self, subject: &str, lifetime_secs: i64) -> String {
         let now = unix_now();
+        let jti = random_token(16);
+        lock(&self.issued_jtis).push(jti.clone());
         let mut claims = serde_json::json!({
             "sub": subject,
             "iat": now,
-            "jti": random_token(16),
+            "jti": jti,
             "roles": *lock(&self.roles),
             "addresses": [],
         });
