@@ -183,20 +183,24 @@ impl AuthClient {
             Some(credential) => credential,
             None => self.cache.get().await?,
         };
-        let response = match self.exchange(build(&credential)?, &credential).await? {
+        let request = build(&credential)?;
+        self.check_destination(request.url())?;
+        let response = match self.exchange(request, &credential).await? {
             Outcome::Accepted(response) => return Ok(response),
             Outcome::Rejected(response) => response,
         };
-        self.cache.invalidate(credential.generation());
-        if !repeatable {
+        // The same rejection-storm rule as `send`: inside the window the rejection goes back.
+        if !self.cache.reject(credential.generation()) || !repeatable {
             return Ok(response);
         }
         drop(response);
         let credential = self.cache.get().await?;
-        match self.exchange(build(&credential)?, &credential).await? {
+        let request = build(&credential)?;
+        self.check_destination(request.url())?;
+        match self.exchange(request, &credential).await? {
             Outcome::Accepted(response) => Ok(response),
             Outcome::Rejected(response) => {
-                self.cache.invalidate(credential.generation());
+                self.cache.reject(credential.generation());
                 Ok(response)
             }
         }
