@@ -622,14 +622,12 @@ mod tests {
         }
     }
 
+    /// Hands `path` to user `uid` (needs root). Not by running `chown`: a child process
+    /// forked while another test holds a receiver's folder lock would share that lock until
+    /// it execs, and that test's reopening would see the folder as taken.
     #[cfg(unix)]
     fn chown(path: &Path, uid: u32) {
-        let status = std::process::Command::new("chown")
-            .arg(uid.to_string())
-            .arg(path)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        std::os::unix::fs::chown(path, Some(uid), None).unwrap();
     }
 
     /// Writes `bytes` to `path`, mode 0600 (the receiver refuses files others may read).
