@@ -108,11 +108,7 @@ fn test_all() -> ExitCode {
     docs.envs.push(("RUSTDOCFLAGS", "-D warnings"));
     steps.push(docs);
 
-    if !tool_present("redis-server") {
-        eprintln!(
-            "xtask: the fleet tests start a real redis-server on loopback, and none is installed: \
-             install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"
-        );
+    if !required_servers_present() {
         return ExitCode::FAILURE;
     }
     if !check_dependency_boundaries() {
@@ -212,6 +208,54 @@ fn tool_present_as(args: &[&str]) -> bool {
         .args(args)
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// The servers and clients the tests start or drive, each with what to install when missing;
+/// says every missing one at once.
+fn required_servers_present() -> bool {
+    let needed: [(&str, bool, &str); 4] = [
+        (
+            "the fleet tests start a real redis-server on loopback",
+            tool_present("redis-server"),
+            "apt-get install redis-server; macOS: brew install redis",
+        ),
+        (
+            "the tampered-entry tests plant Redis keys with redis-cli",
+            tool_present("redis-cli"),
+            "apt-get install redis-tools; macOS: brew install redis",
+        ),
+        (
+            "the Evotor PostgreSQL store's tests start a real PostgreSQL (initdb, pg_ctl)",
+            postgres_present(),
+            "apt-get install postgresql; macOS: brew install postgresql",
+        ),
+        (
+            "the proxy and emulate tests drive the binary with curl",
+            tool_present("curl"),
+            "apt-get install curl",
+        ),
+    ];
+    let mut all = true;
+    for (why, present, install) in needed {
+        if !present {
+            eprintln!(
+                "xtask: {why}, and it is not installed: install it (Debian/Ubuntu: {install})"
+            );
+            all = false;
+        }
+    }
+    all
+}
+
+/// Whether PostgreSQL's initdb is on PATH or where Debian puts it
+/// (`/usr/lib/postgresql/<version>/bin`), as the Evotor test helper looks for it.
+fn postgres_present() -> bool {
+    tool_present("initdb")
+        || std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+            versions
+                .filter_map(Result::ok)
+                .any(|version| version.path().join("bin").join("initdb").is_file())
+        })
 }
 
 /// Whether `tool` runs (`tool --version`).
