@@ -12,6 +12,9 @@ use std::time::Duration;
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, KonturEmulator};
 
+mod common;
+use common::text;
+
 fn propusk(emulator: &KonturEmulator, cache: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
     command
@@ -36,10 +39,6 @@ async fn run(command: Command) -> Output {
     .await
     .expect("propusk blocked")
     .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn listing(folder: &Path) -> Vec<(String, Vec<u8>)> {

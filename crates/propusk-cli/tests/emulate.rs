@@ -7,6 +7,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+use common::text;
+
 /// A running `propusk emulate`, killed when dropped.
 struct Emulated {
     child: Child,
@@ -90,10 +93,6 @@ impl Emulated {
     fn counter(&self, name: &str) -> u64 {
         self.control("counters")[name].as_u64().unwrap()
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The acceptance path for a provider that authenticates: token, get from the cache, revoke,

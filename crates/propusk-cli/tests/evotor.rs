@@ -1,12 +1,15 @@
 //! `propusk evotor ...` as a shell user meets it: the real binary against the fake Evotor Cloud.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use evotor_auth::UserId;
 use evotor_auth::testkit::{AccountStart, EventCredential, FakeCloud, ServiceAuth};
 use evotor_auth::webhook::SubscriptionEventType;
 use secrecy::{ExposeSecret, SecretString};
+
+mod common;
+use common::{run, text};
 
 const SERVICE_TOKEN: &str = "9f0c6f0e-2a53-4a43-bd06-7b0c3c1f4d11";
 
@@ -14,16 +17,6 @@ fn propusk(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
     command.arg("evotor").args(args).env_clear();
     command
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A running `propusk evotor serve`, killed when dropped.

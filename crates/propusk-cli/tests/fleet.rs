@@ -11,6 +11,9 @@ use kontur_auth::testkit::{
     DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, KonturEmulator,
 };
 
+mod common;
+use common::{run, text};
+
 /// In Redis URLs: must never appear in any output.
 const CANARY: &str = "Canary-Store-Pa55";
 
@@ -26,16 +29,6 @@ fn kontur(emulator: &KonturEmulator, cache: &Path, store: &str) -> Command {
         .env("PROPUSK_CACHE_DIR", cache)
         .env("PROPUSK_STORE", store);
     command
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn no_canary(output: &Output, what: &str) {

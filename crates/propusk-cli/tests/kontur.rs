@@ -1,10 +1,13 @@
 //! `propusk kontur ...` as a shell user meets it: the real binary against the emulator.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use kontur_auth::testkit::{
     DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, KonturEmulator,
 };
+
+mod common;
+use common::{run, text};
 
 fn propusk(emulator_url: &str, cache: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
@@ -18,16 +21,6 @@ fn propusk(emulator_url: &str, cache: &std::path::Path, args: &[&str]) -> Comman
         .env("KONTUR_PASSWORD", DEMO_PASSWORD)
         .env("PROPUSK_CACHE_DIR", cache);
     command
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,19 +3,12 @@
 //! `--allow-origin` for that origin lets the request through with its credential.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use auth_core::testkit::{HostileServer, Misbehaviour};
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
+mod common;
+use common::{run, text};
 
 fn propusk(provider: &str, cache: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));

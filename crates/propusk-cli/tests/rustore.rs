@@ -1,8 +1,11 @@
 //! `propusk rustore ...` as a shell user meets it: the real binary against the RuStore emulator.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use rustore_auth::testkit::{Emulator, Failure, RESOURCE_PATH, TEST_KEY_ID, TEST_PRIVATE_KEY};
+
+mod common;
+use common::{run, text};
 
 fn propusk(base_url: &str, cache: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
@@ -15,16 +18,6 @@ fn propusk(base_url: &str, cache: &std::path::Path, args: &[&str]) -> Command {
         .env("RUSTORE_PRIVATE_KEY", TEST_PRIVATE_KEY)
         .env("PROPUSK_CACHE_DIR", cache);
     command
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// 40-character pieces of the test key: none may reach stderr.

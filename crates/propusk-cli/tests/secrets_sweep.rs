@@ -33,6 +33,9 @@ use secrecy::SecretString;
 use waves_auth::testkit::{NodeAuth, WavesEmulator};
 use waves_auth::{WavesConfig, WavesSource, api_key_hash};
 
+mod common;
+use common::run;
+
 const KONTUR_PASSWORD: &str = "CANARY-kontur-password-7f3a";
 const KONTUR_WRONG_PASSWORD: &str = "CANARY-kontur-wrong-password-7f3a";
 const KONTUR_OIDC_SECRET: &str = "CANARY-kontur-oidc-secret-7f3a";
@@ -213,12 +216,6 @@ fn propusk(cache: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env("PROPUSK_CACHE_DIR", cache)
         .envs(env.iter().copied());
     command
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
 }
 
 async fn kontur(shown: &mut Exhibits, folder: &Path) {

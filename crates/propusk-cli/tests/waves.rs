@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 use waves_auth::api_key_hash;
 use waves_auth::testkit::{DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, NodeAuth, WavesEmulator};
 
+mod common;
+use common::{run, text};
+
 /// `propusk waves <args>` in OAuth mode for the demo user, with a cache folder.
 fn propusk(auth_url: &str, cache: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
@@ -31,16 +34,6 @@ fn propusk_api_key(key: &str, cache: &Path, args: &[&str]) -> Command {
         .env("WAVES_API_KEY", key)
         .env("PROPUSK_CACHE_DIR", cache);
     command
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn hash_of(stdin: &[u8]) -> Output {
