@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use auth_core::AuthError;
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use url::Url;
 
 use crate::PROVIDER;
@@ -186,7 +186,11 @@ impl AllianceConfigBuilder {
 
 /// Parses a base URL with the shared rule: https, plain http only to loopback.
 pub(crate) fn parse_base_url(text: &str) -> Result<Url, AuthError> {
-    auth_core::http::parse_base_url(PROVIDER, text, auth_core::http::PlainHttp::LoopbackOnly)
+    auth_core::provider::parse_base_url(
+        PROVIDER,
+        text,
+        auth_core::provider::PlainHttp::LoopbackOnly,
+    )
 }
 
 #[cfg(test)]

@@ -105,10 +105,10 @@ impl ErrorEnvelope {
 
     /// `msgCode` and `msgText` for an error message, shortened and printable.
     pub fn summary(&self) -> String {
-        let code = auth_core::excerpt(self.msg_code.as_bytes());
+        let code = auth_core::provider::excerpt(self.msg_code.as_bytes());
         match &self.msg_text {
             Some(text) if !text.trim().is_empty() => {
-                format!("{code} ({})", auth_core::excerpt(text.as_bytes()))
+                format!("{code} ({})", auth_core::provider::excerpt(text.as_bytes()))
             }
             _ => code,
         }

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use auth_core::http::{LazyClient, read_body_limited};
+use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{AuthError, Credential, CredentialSource, Identity, ResponseView};
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -233,7 +233,7 @@ impl CredentialSource for AllianceSource {
             Some(envelope) if envelope.is_auth_error() => {
                 tracing::debug!(
                     status = response.status.as_u16(),
-                    msg_code = %auth_core::excerpt(envelope.msg_code.as_bytes()),
+                    msg_code = %auth_core::provider::excerpt(envelope.msg_code.as_bytes()),
                     "the bank rejected the session"
                 );
                 true

@@ -414,7 +414,7 @@ async fn authorize_failures_are_classified() {
 #[tokio::test]
 async fn slow_and_huge_answers_are_cut_off() {
     let emulator = Emulator::start().await;
-    let mut http = auth_core::http::HttpSettings::default();
+    let mut http = auth_core::HttpSettings::default();
     http.timeout = Duration::from_millis(300);
     let source = AllianceSource::new(emulator.config_builder().http(http).build().unwrap());
     emulator.inject(Endpoint::Authorize, Failure::Slow(Duration::from_secs(5)));

@@ -1,6 +1,7 @@
 //! The credential cache: lock-free reads, single-flight acquisition, early refresh with jitter,
 //! serving a still-valid credential when a refresh fails, and exponential backoff.
 
+use std::any::Any;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use http::HeaderMap;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -17,16 +19,87 @@ use tracing::Instrument;
 use crate::store::{CredentialStore, LockAttempt, RestoringStore, Saved, StoreLock};
 use crate::{AuthError, Credential, CredentialSource, Identity, RefreshPolicy};
 
-/// The entry is fresh: its refresh time has not come (a timer flips this; no clock read needed).
-const FRESH: u8 = 0;
-/// The refresh timer fired or could not be armed: compare with the clock.
-const CHECK_CLOCK: u8 = 1;
-/// A refresh was requested: still valid, refresh in the background now.
-const REFRESH_DUE: u8 = 2;
-/// The provider rejected this credential: never serve it again.
-const REJECTED: u8 = 3;
+/// Where a cached entry stands; kept in an [`EntryStateCell`] so the hot path reads one byte.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryState {
+    /// Its refresh time has not come (a timer flips this; no clock read needed).
+    Fresh = 0,
+    /// The refresh timer fired or could not be armed: compare with the clock.
+    CheckClock = 1,
+    /// A refresh was requested: still valid, refresh in the background now.
+    RefreshDue = 2,
+    /// The provider rejected this credential: never serve it again.
+    Rejected = 3,
+}
+
+impl EntryState {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Fresh,
+            1 => Self::CheckClock,
+            2 => Self::RefreshDue,
+            _ => Self::Rejected,
+        }
+    }
+}
+
+/// An [`EntryState`] that threads share.
+struct EntryStateCell(AtomicU8);
+
+impl EntryStateCell {
+    fn new(state: EntryState) -> Self {
+        Self(AtomicU8::new(state as u8))
+    }
+
+    #[inline]
+    fn get(&self) -> EntryState {
+        EntryState::from_u8(self.0.load(Ordering::Acquire))
+    }
+
+    #[inline]
+    fn is(&self, state: EntryState) -> bool {
+        self.0.load(Ordering::Acquire) == state as u8
+    }
+
+    fn set(&self, state: EntryState) {
+        self.0.store(state as u8, Ordering::Release);
+    }
+
+    /// Sets `state`, answering the one before.
+    fn replace(&self, state: EntryState) -> EntryState {
+        EntryState::from_u8(self.0.swap(state as u8, Ordering::AcqRel))
+    }
+
+    /// Moves from `from` to `to` if the state is still `from`.
+    fn advance(&self, from: EntryState, to: EntryState) {
+        let _ = self
+            .0
+            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
 
 type Acquisition = Shared<BoxFuture<'static, Result<Arc<Credential>, AuthError>>>;
+
+/// What [`CredentialCache::headers_for`] answers: the headers to add, and which credential they
+/// carry.
+#[derive(Clone)]
+pub struct RequestHeaders {
+    /// Add these to the request (they hold the secret: do not log them).
+    pub headers: HeaderMap,
+    /// The credential's generation, for [`CredentialCache::reject`] when the provider rejects it.
+    pub generation: u64,
+}
+
+impl fmt::Debug for RequestHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(|name| name.as_str()).collect();
+        f.debug_struct("RequestHeaders")
+            .field("headers", &names)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
 
 /// Caches one account's credential and keeps it fresh.
 ///
@@ -110,7 +183,7 @@ struct Entry {
     credential: Arc<Credential>,
     refresh_at: Instant,
     expires_at: Instant,
-    state: AtomicU8,
+    state: EntryStateCell,
     timer: OnceLock<AbortHandle>,
 }
 
@@ -122,18 +195,46 @@ impl Drop for Entry {
     }
 }
 
-/// Builds a [`CredentialCache`].
+/// Builds a [`CredentialCache`]: [`CredentialCache::builder`].
+///
+/// # Example
+///
+/// A cache whose credentials outlive the process and are shared by every process on the
+/// machine (a fleet would use a `RedisStore`):
+///
+/// ```
+/// # use auth_core::{AuthError, Credential, CredentialSource, Identity};
+/// # struct MySource(Identity);
+/// # #[async_trait::async_trait]
+/// # impl CredentialSource for MySource {
+/// #     fn identity(&self) -> &Identity { &self.0 }
+/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> { unimplemented!() }
+/// # }
+/// # let source = MySource(Identity::new("example", ["account-1"]));
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use auth_core::{CredentialCache, RefreshPolicy};
+/// use auth_core::store::FileStore;
+///
+/// let folder = tempfile::tempdir().unwrap();
+/// let cache = CredentialCache::builder(source)
+///     .store(Arc::new(FileStore::new(folder.path())))
+///     // Optional: the source's own policy applies unless you give one.
+///     .policy(RefreshPolicy { margin: Duration::from_secs(120), ..RefreshPolicy::default() })
+///     .build();
+/// assert_eq!(cache.policy().margin, Duration::from_secs(120));
+/// ```
 pub struct CacheBuilder {
     source: Arc<dyn CredentialSource>,
     store: Option<Arc<dyn CredentialStore>>,
-    policy: RefreshPolicy,
+    policy: Option<RefreshPolicy>,
     rejection_pending: Arc<AtomicBool>,
 }
 
 impl CacheBuilder {
-    /// Uses `policy` instead of [`RefreshPolicy::default`].
+    /// Uses `policy` instead of the source's own ([`CredentialSource::refresh_policy`]).
     pub fn policy(mut self, policy: RefreshPolicy) -> Self {
-        self.policy = policy;
+        self.policy = Some(policy);
         self
     }
 
@@ -151,11 +252,12 @@ impl CacheBuilder {
 
     /// The cache.
     pub fn build(self) -> CredentialCache {
+        let policy = self.policy.unwrap_or_else(|| self.source.refresh_policy());
         CredentialCache {
             inner: Arc::new(Inner {
                 source: self.source,
                 store: self.store,
-                policy: self.policy,
+                policy,
                 current: ArcSwapOption::empty(),
                 control: Mutex::new(Control::default()),
                 acquisitions: AtomicU64::new(0),
@@ -167,17 +269,19 @@ impl CacheBuilder {
 }
 
 impl CredentialCache {
-    /// A cache over `source` with the default policy and no store.
+    /// A cache over `source` with the source's refresh policy and no store.
     pub fn new(source: impl CredentialSource) -> Self {
-        Self::builder(Arc::new(source)).build()
+        Self::builder(source).build()
     }
 
-    /// A builder over `source`.
-    pub fn builder(source: Arc<dyn CredentialSource>) -> CacheBuilder {
+    /// A builder over `source`: add a store, or another policy. (An `Arc` of a source is a
+    /// source too, for one source behind several caches.)
+    pub fn builder(source: impl CredentialSource) -> CacheBuilder {
+        let source: Arc<dyn CredentialSource> = Arc::new(source);
         CacheBuilder {
             source,
             store: None,
-            policy: RefreshPolicy::default(),
+            policy: None,
             rejection_pending: Arc::default(),
         }
     }
@@ -185,6 +289,66 @@ impl CredentialCache {
     /// The provider behind the cache.
     pub fn source(&self) -> &Arc<dyn CredentialSource> {
         &self.inner.source
+    }
+
+    /// The provider behind the cache as the type it was given as (or inside the `Arc` it was
+    /// given in), for a provider's own methods: `cache.source_as::<AllianceSource>()`. `None`
+    /// for any other type.
+    pub fn source_as<S: CredentialSource>(&self) -> Option<&S> {
+        let any: &dyn Any = self.inner.source.as_ref();
+        any.downcast_ref::<S>()
+            .or_else(|| any.downcast_ref::<Arc<S>>().map(|shared| shared.as_ref()))
+    }
+
+    /// The headers a request to `path` must carry, for a client other than [`AuthClient`]
+    /// (hyper, ureq, another reqwest): acquires a credential if none is good now, exactly as
+    /// [`AuthClient`] does. When the provider rejects the request
+    /// ([`CredentialSource::is_rejection`]), call [`reject`](Self::reject) with the answer's
+    /// [`generation`](RequestHeaders::generation) and, if it says so, ask again and retry once.
+    ///
+    /// `path` is the request's path (`/api/v1/...`): a few providers choose headers by it
+    /// (Evotor's v1 and v2 APIs).
+    ///
+    /// [`AuthClient`]: crate::AuthClient
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use auth_core::{AuthError, Credential, CredentialSource, Identity};
+    /// # use std::time::{Duration, SystemTime};
+    /// # struct MySource(Identity);
+    /// # #[async_trait::async_trait]
+    /// # impl CredentialSource for MySource {
+    /// #     fn identity(&self) -> &Identity { &self.0 }
+    /// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> {
+    /// #         Credential::new("t0ken".into(), SystemTime::now() + Duration::from_secs(3600))
+    /// #             .with_header("example", http::header::AUTHORIZATION, "Bearer t0ken")
+    /// #     }
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use auth_core::CredentialCache;
+    ///
+    /// let cache = CredentialCache::new(MySource(Identity::new("example", ["account-1"])));
+    /// let added = cache.headers_for("/v1/things").await?;
+    /// assert_eq!(added.headers["authorization"], "Bearer t0ken");
+    /// // ... send the request with these headers; on a rejection:
+    /// if cache.reject(added.generation) {
+    ///     let again = cache.headers_for("/v1/things").await?; // retry once with these
+    /// #   assert_ne!(again.generation, added.generation);
+    /// }
+    /// # Ok::<(), AuthError>(()) }).unwrap();
+    /// ```
+    pub async fn headers_for(&self, path: &str) -> Result<RequestHeaders, AuthError> {
+        let credential = match self.fresh() {
+            Some(credential) => credential,
+            None => self.get().await?,
+        };
+        let mut headers = HeaderMap::new();
+        self.inner.source.apply(&credential, path, &mut headers);
+        Ok(RequestHeaders {
+            headers,
+            generation: credential.generation(),
+        })
     }
 
     /// The refresh policy in force.
@@ -206,9 +370,7 @@ impl CredentialCache {
     pub fn fresh(&self) -> Option<Arc<Credential>> {
         let guard = self.inner.current.load();
         match guard.as_deref() {
-            Some(entry) if entry.state.load(Ordering::Acquire) == FRESH => {
-                Some(Arc::clone(&entry.credential))
-            }
+            Some(entry) if entry.state.is(EntryState::Fresh) => Some(Arc::clone(&entry.credential)),
             _ => None,
         }
     }
@@ -221,15 +383,15 @@ impl CredentialCache {
         let guard = self.inner.current.load();
         match guard.as_deref() {
             Some(entry) if entry.credential.generation() == generation => {
-                let previous = entry.state.swap(REJECTED, Ordering::AcqRel);
-                if previous != REJECTED {
+                let previous = entry.state.replace(EntryState::Rejected);
+                if previous != EntryState::Rejected {
                     tracing::debug!(
                         provider = self.inner.source.identity().provider(),
                         generation,
                         "credential rejected; the next request re-authenticates"
                     );
                 }
-                previous != REJECTED
+                previous != EntryState::Rejected
             }
             _ => false,
         }
@@ -254,7 +416,7 @@ impl CredentialCache {
         // concurrent rejections of one credential, one re-authenticates and the rest retry
         // with the new credential instead of seeing the window closed by their sibling.
         let mut control = self.inner.lock_control();
-        if entry.state.load(Ordering::Acquire) == REJECTED {
+        if entry.state.is(EntryState::Rejected) {
             return true;
         }
         if !self
@@ -268,7 +430,7 @@ impl CredentialCache {
             );
             return false;
         }
-        entry.state.store(REJECTED, Ordering::Release);
+        entry.state.set(EntryState::Rejected);
         tracing::debug!(
             provider = self.inner.source.identity().provider(),
             generation,
@@ -281,18 +443,12 @@ impl CredentialCache {
     /// margin had begun).
     pub fn mark_stale(&self) {
         if let Some(entry) = self.inner.current.load().as_deref() {
-            let _ = entry.state.compare_exchange(
-                FRESH,
-                REFRESH_DUE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
-            let _ = entry.state.compare_exchange(
-                CHECK_CLOCK,
-                REFRESH_DUE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            entry
+                .state
+                .advance(EntryState::Fresh, EntryState::RefreshDue);
+            entry
+                .state
+                .advance(EntryState::CheckClock, EntryState::RefreshDue);
         }
     }
 
@@ -322,9 +478,9 @@ impl CredentialCache {
     async fn get_slow(&self) -> Result<Arc<Credential>, AuthError> {
         let now = Instant::now();
         if let Some(entry) = self.inner.current.load_full() {
-            let state = entry.state.load(Ordering::Acquire);
-            if state != REJECTED && now < entry.expires_at {
-                if state == REFRESH_DUE || now >= entry.refresh_at {
+            let state = entry.state.get();
+            if state != EntryState::Rejected && now < entry.expires_at {
+                if state == EntryState::RefreshDue || now >= entry.refresh_at {
                     self.inner.start_background_refresh(now);
                 }
                 return Ok(Arc::clone(&entry.credential));
@@ -339,7 +495,7 @@ impl CredentialCache {
                     // credential (and finished) since the first look; starting another would
                     // refresh twice (and spend a single-use refresh token for nothing).
                     if let Some(entry) = self.inner.current.load_full()
-                        && entry.state.load(Ordering::Acquire) != REJECTED
+                        && !entry.state.is(EntryState::Rejected)
                         && Instant::now() < entry.expires_at
                     {
                         return Ok(Arc::clone(&entry.credential));
@@ -395,8 +551,11 @@ impl Inner {
         // Double check under the lock: the credential that was due may have just been replaced
         // by a refresh that finished since the caller looked.
         if let Some(entry) = self.current.load_full() {
-            let state = entry.state.load(Ordering::Acquire);
-            if state != REJECTED && state != REFRESH_DUE && now < entry.refresh_at {
+            let state = entry.state.get();
+            if state != EntryState::Rejected
+                && state != EntryState::RefreshDue
+                && now < entry.refresh_at
+            {
                 return;
             }
         }
@@ -468,7 +627,7 @@ impl Inner {
         let mut known = Known {
             rejected: current
                 .as_ref()
-                .filter(|e| e.state.load(Ordering::Acquire) == REJECTED)
+                .filter(|e| e.state.is(EntryState::Rejected))
                 .map(|e| Arc::clone(&e.credential)),
             previous: current.map(|e| Arc::clone(&e.credential)),
         };
@@ -652,7 +811,7 @@ impl Inner {
             credential: Arc::new(credential),
             refresh_at: now + lifetime.saturating_sub(margin),
             expires_at: now + lifetime,
-            state: AtomicU8::new(FRESH),
+            state: EntryStateCell::new(EntryState::Fresh),
             timer: OnceLock::new(),
         });
         arm_refresh_timer(&entry);
@@ -662,7 +821,7 @@ impl Inner {
     }
 }
 
-/// Flips the entry from FRESH to CHECK_CLOCK when its refresh time comes, or when the timer task
+/// Moves the entry from `Fresh` to `CheckClock` when its refresh time comes, or when the timer task
 /// is dropped early (the runtime shut down), so the hot path never serves a credential past its
 /// refresh time without a clock check.
 fn arm_refresh_timer(entry: &Arc<Entry>) {
@@ -670,12 +829,9 @@ fn arm_refresh_timer(entry: &Arc<Entry>) {
     impl Drop for MarkForClockCheck {
         fn drop(&mut self) {
             if let Some(entry) = self.0.upgrade() {
-                let _ = entry.state.compare_exchange(
-                    FRESH,
-                    CHECK_CLOCK,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
+                entry
+                    .state
+                    .advance(EntryState::Fresh, EntryState::CheckClock);
             }
         }
     }

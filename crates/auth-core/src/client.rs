@@ -6,7 +6,8 @@ use http::{HeaderMap, Method, StatusCode};
 use reqwest::{Request, Response};
 use url::Url;
 
-use crate::http::{HttpSettings, MAX_BODY, read_body_limited};
+use crate::HttpSettings;
+use crate::provider::{MAX_BODY, read_body_limited};
 use crate::source::ResponseView;
 use crate::{AuthError, Credential, CredentialCache};
 
@@ -108,9 +109,63 @@ impl AuthClient {
     /// An authenticated GET of `url`.
     pub async fn get(&self, url: impl reqwest::IntoUrl) -> Result<Response, AuthError> {
         let provider = self.provider();
-        let request = self.http.get(url).build().map_err(|error| {
-            AuthError::config(provider, format!("bad request: {}", error.without_url()))
+        let request = self
+            .http
+            .get(url)
+            .build()
+            .map_err(|error| bad_request(provider, error))?;
+        self.send(request).await
+    }
+
+    /// An authenticated POST of `body` as JSON (`Content-Type: application/json`) to `url`.
+    pub async fn post_json<T: serde::Serialize + ?Sized>(
+        &self,
+        url: impl reqwest::IntoUrl,
+        body: &T,
+    ) -> Result<Response, AuthError> {
+        self.send_json(Method::POST, url, body).await
+    }
+
+    /// An authenticated PUT of `body` as JSON (`Content-Type: application/json`) to `url`.
+    pub async fn put_json<T: serde::Serialize + ?Sized>(
+        &self,
+        url: impl reqwest::IntoUrl,
+        body: &T,
+    ) -> Result<Response, AuthError> {
+        self.send_json(Method::PUT, url, body).await
+    }
+
+    /// An authenticated DELETE of `url`.
+    pub async fn delete(&self, url: impl reqwest::IntoUrl) -> Result<Response, AuthError> {
+        let provider = self.provider();
+        let request = self
+            .http
+            .delete(url)
+            .build()
+            .map_err(|error| bad_request(provider, error))?;
+        self.send(request).await
+    }
+
+    async fn send_json<T: serde::Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: impl reqwest::IntoUrl,
+        body: &T,
+    ) -> Result<Response, AuthError> {
+        let provider = self.provider();
+        let body = serde_json::to_vec(body).map_err(|error| {
+            AuthError::config(
+                provider,
+                format!("the request body cannot be written as JSON: {error}"),
+            )
         })?;
+        let request = self
+            .http
+            .request(method, url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .build()
+            .map_err(|error| bad_request(provider, error))?;
         self.send(request).await
     }
 
@@ -409,7 +464,7 @@ impl AllowedOrigins {
         Err(AuthError::config(
             provider,
             format!(
-                "the credential is not sent to {shown}: it is not the provider's API origin ({}); to send it there anyway, allow that origin (propusk: --allow-origin {shown} or PROPUSK_ALLOW_ORIGINS; library: AuthClient::allow_origin)",
+                "the credential is not sent to {shown}: it is not the provider's API origin ({}); to send it there anyway, allow that origin (AuthClient::allow_origin)",
                 allowed.join(", ")
             ),
         ))
@@ -427,4 +482,9 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
         }
         None => false,
     }
+}
+
+/// A request reqwest could not build (a bad URL, say); the URL stays out of the message.
+fn bad_request(provider: &'static str, error: reqwest::Error) -> AuthError {
+    AuthError::config(provider, format!("bad request: {}", error.without_url()))
 }

@@ -6,7 +6,10 @@
 //!   what a rejection looks like.
 //! - [`CredentialCache`]: lock-free reads, single-flight acquisition, early refresh with jitter
 //!   under a [`RefreshPolicy`], backoff, invalidation by generation.
-//! - [`store`]: where credentials outlive a process ([`store::MemoryStore`], [`store::FileStore`]).
+//! - [`store`]: where credentials outlive a process ([`store::MemoryStore`], [`store::FileStore`],
+//!   `store::RedisStore` with feature `redis`).
+//! - [`provider`]: the tools a provider crate is written with (body limits, base URLs,
+//!   owner-only files); a user of the providers needs none of it.
 //! - [`AuthClient`]: the reqwest glue, with retry-once on rejection and redirect handling that
 //!   never carries credentials to another origin. Feature `middleware` adds
 //!   [`AuthMiddleware`] for `reqwest-middleware` users.
@@ -43,21 +46,22 @@ mod cache;
 mod client;
 mod credential;
 mod error;
-pub mod http;
+mod http;
 mod identity;
 #[cfg(feature = "middleware")]
 mod middleware;
 mod policy;
-pub mod private_fs;
+pub mod provider;
 mod source;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use cache::{CacheBuilder, CredentialCache};
+pub use cache::{CacheBuilder, CredentialCache, RequestHeaders};
 pub use client::{AuthClient, MAX_REDIRECTS};
 pub use credential::Credential;
-pub use error::{AuthError, excerpt};
+pub use error::AuthError;
+pub use http::HttpSettings;
 pub use identity::Identity;
 #[cfg(feature = "middleware")]
 pub use middleware::AuthMiddleware;

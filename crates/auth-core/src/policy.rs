@@ -4,15 +4,16 @@ use std::time::Duration;
 
 /// How a [`crate::CredentialCache`] refreshes.
 ///
-/// Defaults: refresh 60 s before expiry, minus up to 10 s of random jitter (so a fleet does not
-/// stampede); after a failed attempt wait at least 1 s, doubling per consecutive failure up to
+/// Defaults: refresh 60 s before expiry, plus up to 10 s earlier at random (jitter, so a fleet
+/// does not stampede: the margin is 60 to 70 s); after a failed attempt wait at least 1 s, doubling per consecutive failure up to
 /// 60 s. The margin is never more than half the credential's lifetime. A credential younger than
 /// 30 s that is rejected re-authenticates at most once per 30 s ([`Self::rejection_window`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshPolicy {
     /// Refresh this long before expiry. Default 60 s.
     pub margin: Duration,
-    /// Refresh up to this much earlier still, chosen at random per credential. Default 10 s.
+    /// Refresh up to this much earlier still (added to the margin), chosen at random per
+    /// credential. Default 10 s.
     pub jitter: Duration,
     /// The least time between two failed attempts. Default 1 s.
     pub min_retry_interval: Duration,

@@ -1,6 +1,8 @@
 //! The trait each provider implements: how a credential is obtained, applied and rejected.
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -8,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
 use url::Url;
 
-use crate::{AuthError, Credential, Identity};
+use crate::{AuthError, Credential, Identity, RefreshPolicy};
 
 /// A response as a [`CredentialSource`] sees it when judging whether it is a rejection.
 #[derive(Debug, Clone, Copy)]
@@ -26,9 +28,9 @@ pub struct ResponseView<'a> {
 ///
 /// Implemented by every provider crate (`KonturSource`, `RustoreSource`, ...). It speaks `http`
 /// types only, so it does not tie users to one reqwest version; the reqwest glue is
-/// [`crate::AuthClient`].
+/// [`crate::AuthClient`]. An `Arc` of a source is a source too.
 #[async_trait]
-pub trait CredentialSource: Send + Sync + 'static {
+pub trait CredentialSource: Any + Send + Sync {
     /// The non-secret identity of the account (store key).
     fn identity(&self) -> &Identity;
 
@@ -66,6 +68,14 @@ pub trait CredentialSource: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// When a cache over this source refreshes and how it backs off, unless its builder is given
+    /// another policy ([`CacheBuilder::policy`](crate::CacheBuilder::policy)). Defaults to
+    /// [`RefreshPolicy::default`]; a provider whose tokens live shortly overrides it (Waves: 30 s
+    /// before `exp`).
+    fn refresh_policy(&self) -> RefreshPolicy {
+        RefreshPolicy::default()
+    }
+
     /// Whether the provider rejected the credential a request carried. Defaults to HTTP 401.
     fn is_rejection(&self, response: &ResponseView<'_>) -> bool {
         response.status == StatusCode::UNAUTHORIZED
@@ -94,5 +104,50 @@ pub trait CredentialSource: Send + Sync + 'static {
         for (name, value) in credential.headers() {
             headers.insert(name.clone(), value.clone());
         }
+    }
+}
+
+/// A shared source is a source: every method goes to the one inside.
+#[async_trait]
+impl<S: CredentialSource + ?Sized> CredentialSource for Arc<S> {
+    fn identity(&self) -> &Identity {
+        (**self).identity()
+    }
+
+    async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {
+        (**self).acquire(previous).await
+    }
+
+    fn restore(
+        &self,
+        token: SecretString,
+        expires_at: SystemTime,
+        extras: &BTreeMap<String, SecretString>,
+    ) -> Result<Credential, AuthError> {
+        (**self).restore(token, expires_at, extras)
+    }
+
+    fn api_origins(&self) -> Vec<Url> {
+        (**self).api_origins()
+    }
+
+    fn refresh_policy(&self) -> RefreshPolicy {
+        (**self).refresh_policy()
+    }
+
+    fn is_rejection(&self, response: &ResponseView<'_>) -> bool {
+        (**self).is_rejection(response)
+    }
+
+    fn inspects_body(&self) -> bool {
+        (**self).inspects_body()
+    }
+
+    fn parallel_acquisition_is_safe(&self) -> bool {
+        (**self).parallel_acquisition_is_safe()
+    }
+
+    fn apply(&self, credential: &Credential, path: &str, headers: &mut HeaderMap) {
+        (**self).apply(credential, path, headers)
     }
 }

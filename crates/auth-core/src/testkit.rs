@@ -1,8 +1,10 @@
 //! Helpers for fleet tests (feature `testkit`): a throw-away `redis-server`, and this test binary
 //! started again as a worker process. For fault-injection tests: [`HostileServer`], which resets
 //! connections, trickles, truncates, floods or redirects its answers, and [`faults`], the checks
-//! every provider's hardening tests share.
+//! every provider's hardening tests share. For provider emulators: [`emulator`], the server,
+//! failure injection and control API they all stand on.
 
+pub mod emulator;
 pub mod faults;
 mod hostile;
 #[cfg(feature = "testkit-tls")]

@@ -98,7 +98,7 @@ async fn a_folder_of_another_user_is_refused() {
 }
 
 fn rustix_uid() -> u32 {
-    auth_core::private_fs::effective_uid()
+    auth_core::provider::private_fs::effective_uid()
 }
 
 fn chown(path: &Path, uid: u32) {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use auth_core::AuthError;
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -181,7 +181,11 @@ impl EvotorConfigBuilder {
 
 /// Parses a base URL with the shared rule: https, plain http only to loopback.
 pub(crate) fn parse_base_url(text: &str) -> Result<Url, AuthError> {
-    auth_core::http::parse_base_url(PROVIDER, text, auth_core::http::PlainHttp::LoopbackOnly)
+    auth_core::provider::parse_base_url(
+        PROVIDER,
+        text,
+        auth_core::provider::PlainHttp::LoopbackOnly,
+    )
 }
 
 /// Which credential may guard the subscription and installation events.

@@ -614,7 +614,7 @@ fn expect_ok(delivery: &Delivery) -> Result<(), FakeCloudError> {
             "{}: the receiver answered HTTP {} {}",
             delivery.label,
             delivery.status,
-            auth_core::excerpt(delivery.body.as_bytes())
+            auth_core::provider::excerpt(delivery.body.as_bytes())
         )))
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::{MAX_BODY, read_body_limited};
+use auth_core::provider::{MAX_BODY, read_body_limited};
 use auth_core::testkit::faults::{
     assert_classified, assert_credentials_stay_home, short_timeout, transport_faults,
 };

@@ -5,7 +5,8 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::http::{HttpSettings, LazyClient, read_body_limited};
+use auth_core::HttpSettings;
+use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{AuthError, Credential, CredentialSource, Identity};
 use http::StatusCode;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};

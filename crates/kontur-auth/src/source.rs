@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use auth_core::http::{LazyClient, read_body_limited};
+use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{AuthError, Credential, CredentialSource, Identity};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH};
 use http::{HeaderValue, StatusCode};
@@ -82,7 +82,7 @@ impl KonturSource {
                     Some(status.as_u16()),
                     format!(
                         "Authenticate refused the developer key, login or password ({}); check KONTUR_API_CLIENT_ID, KONTUR_LOGIN and KONTUR_PASSWORD",
-                        auth_core::excerpt(&body)
+                        auth_core::provider::excerpt(&body)
                     ),
                 ));
             }

@@ -276,7 +276,7 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
             Err(error) => error,
             // Slow and truncated bodies break while the caller reads the body.
             Ok(response) => {
-                let error = auth_core::http::read_body_limited("kontur", response, 1024)
+                let error = auth_core::provider::read_body_limited("kontur", response, 1024)
                     .await
                     .unwrap_err();
                 assert!(case != "connection reset", "{case}");

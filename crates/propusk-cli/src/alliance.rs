@@ -7,8 +7,7 @@ use std::sync::Arc;
 use alliance_auth::{
     AllianceConfig, AllianceSource, KeyProblem, KeyRole, MerchantKey, PRODUCTION_URL, PublicKey,
 };
-use auth_core::RefreshPolicy;
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -76,7 +75,7 @@ pub async fn run(args: AllianceArgs) -> Result<(), CliError> {
         AllianceAction::Encrypt => encrypt(args.key_file.as_deref()),
         AllianceAction::Proxy(proxy_args) => {
             let source = Arc::new(alliance_source(&args)?);
-            let cache = args.cache.cache(source.clone(), RefreshPolicy::default())?;
+            let cache = args.cache.cache(source.clone())?;
             let upstream = Upstream {
                 base_url: args.base_url.clone(),
                 cache,
@@ -86,9 +85,7 @@ pub async fn run(args: AllianceArgs) -> Result<(), CliError> {
             proxy::run(proxy_args, upstream).await
         }
         AllianceAction::Common(action) => {
-            let cache = args
-                .cache
-                .cache(Arc::new(alliance_source(&args)?), RefreshPolicy::default())?;
+            let cache = args.cache.cache(alliance_source(&args)?)?;
             let http = HttpSettings::default();
             run_common(action, cache, http).await
         }
@@ -132,8 +129,11 @@ fn read_key_file(path: &Path) -> Result<SecretString, CliError> {
             path.display()
         ))
     };
-    let bytes = auth_core::private_fs::read_capped(path, auth_core::private_fs::MAX_KEY_FILE_BYTES)
-        .map_err(|error| problem(error.to_string()))?;
+    let bytes = auth_core::provider::private_fs::read_capped(
+        path,
+        auth_core::provider::private_fs::MAX_KEY_FILE_BYTES,
+    )
+    .map_err(|error| problem(error.to_string()))?;
     String::from_utf8(bytes)
         .map(SecretString::from)
         .map_err(|_| problem("it is not UTF-8 text (a JWK is JSON)".to_owned()))

@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use auth_core::store::{CredentialStore, FileStore, RedisStore};
-use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, RefreshPolicy};
+use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource};
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -49,7 +49,7 @@ impl From<AuthError> for CliError {
         };
         Self {
             code,
-            message: error.to_string(),
+            message: crate::hints::with_cli_hint(error.to_string()),
         }
     }
 }
@@ -127,13 +127,9 @@ impl CacheArgs {
         }
     }
 
-    /// A cache over `source` with `policy`, backed by the store.
-    pub fn cache(
-        &self,
-        source: Arc<dyn CredentialSource>,
-        policy: RefreshPolicy,
-    ) -> Result<CredentialCache, CliError> {
-        let mut builder = CredentialCache::builder(source).policy(policy);
+    /// A cache over `source` with its own refresh policy, backed by the store.
+    pub fn cache(&self, source: impl CredentialSource) -> Result<CredentialCache, CliError> {
+        let mut builder = CredentialCache::builder(source);
         if let Some(store) = self.store()? {
             builder = builder.store(store);
         }

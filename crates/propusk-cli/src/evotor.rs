@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use auth_core::{CredentialCache, RefreshPolicy};
 use clap::{Args, Subcommand};
 use evotor_auth::axum::{DEFAULT_MAX_CONNECTIONS, ServeSettings};

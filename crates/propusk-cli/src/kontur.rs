@@ -1,9 +1,6 @@
 //! `propusk kontur token | header | get`.
 
-use std::sync::Arc;
-
-use auth_core::RefreshPolicy;
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use clap::{Args, Subcommand};
 use kontur_auth::{KonturConfig, KonturSource, PRODUCTION_URL};
 
@@ -59,10 +56,7 @@ pub async fn run(args: KonturArgs) -> Result<(), CliError> {
         .login(login)
         .password(password)
         .build()?;
-    let cache = args.cache.cache(
-        Arc::new(KonturSource::new(config)),
-        RefreshPolicy::default(),
-    )?;
+    let cache = args.cache.cache(KonturSource::new(config))?;
     let http = HttpSettings::default();
     match &args.action {
         KonturAction::Common(action) => run_common(action, cache, http).await,

@@ -9,6 +9,7 @@ mod common;
 mod demo;
 mod emulate;
 mod evotor;
+mod hints;
 mod kontur;
 mod proxy;
 mod rustore;
@@ -124,7 +125,7 @@ fn init_tracing() {
         // that are not used (stored headers), one line each on stderr.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "auth_core::store=warn,auth_core::private_fs=warn",
+                "auth_core::store=warn,auth_core::provider::private_fs=warn",
             ))
             .with_writer(std::io::stderr)
             .without_time()

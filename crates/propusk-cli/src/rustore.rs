@@ -1,9 +1,7 @@
 //! `propusk rustore token | header | get`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use auth_core::RefreshPolicy;
 use clap::{Args, Subcommand};
 use rustore_auth::{DEFAULT_BASE_URL, RustoreConfig, RustoreSource};
 
@@ -79,21 +77,21 @@ pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
         }
     };
     if let Some(path) = args.root_certs {
-        let pem = auth_core::private_fs::read_capped(&path, auth_core::private_fs::MAX_FILE_BYTES)
-            .map_err(|error| {
-                CliError::usage(format!(
-                    "could not read the root certificates file {}: {error}",
-                    path.display()
-                ))
-            })?;
+        let pem = auth_core::provider::private_fs::read_capped(
+            &path,
+            auth_core::provider::private_fs::MAX_FILE_BYTES,
+        )
+        .map_err(|error| {
+            CliError::usage(format!(
+                "could not read the root certificates file {}: {error}",
+                path.display()
+            ))
+        })?;
         builder = builder.add_root_certificate_pem(&pem);
     }
     let config = builder.build()?;
     let http = config.http_settings().clone();
-    let cache = args.cache.cache(
-        Arc::new(RustoreSource::new(config)),
-        RefreshPolicy::default(),
-    )?;
+    let cache = args.cache.cache(RustoreSource::new(config))?;
     match &args.action {
         RustoreAction::Common(action) => run_common(action, cache, http).await,
         RustoreAction::Proxy(proxy_args) => {

@@ -1,13 +1,12 @@
 //! `propusk waves token | header | get | api-key-hash`.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use auth_core::CredentialCache;
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
-use waves_auth::{WavesConfig, WavesSource, api_key_hash, refresh_policy};
+use waves_auth::{WavesConfig, WavesSource, api_key_hash};
 
 use crate::common::{
     CacheArgs, CliError, CommonAction, parse_origins, print_stdout, required, required_secret,
@@ -75,9 +74,7 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
     let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
         // Nothing to cache: the key is the credential, and writing it to disk adds only risk.
         let config = WavesConfig::api_key(key)?;
-        CredentialCache::builder(Arc::new(WavesSource::new(config)))
-            .policy(refresh_policy())
-            .build()
+        CredentialCache::new(WavesSource::new(config))
     } else {
         let auth_url = required(args.auth_url, "--auth-url", "WAVES_AUTH_URL")?;
         let builder = WavesConfig::builder().auth_url(auth_url);
@@ -90,7 +87,7 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
             }
         };
         let source = WavesSource::new(builder.build()?);
-        args.cache.cache(Arc::new(source), refresh_policy())?
+        args.cache.cache(source)?
     };
     match &args.action {
         WavesAction::Common(action) => run_common_with(action, cache, http, &nodes).await,

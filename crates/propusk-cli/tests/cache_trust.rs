@@ -83,7 +83,7 @@ fn chown(path: &Path, uid: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_cache_folder_is_refused_with_exit_2_and_left_alone() {
     let emulator = KonturEmulator::start().await;
-    let root = auth_core::private_fs::effective_uid() == 0;
+    let root = auth_core::provider::private_fs::effective_uid() == 0;
     for case in ["mode 0777", "another owner"] {
         if case == "another owner" && !root {
             eprintln!("skipped `{case}`: handing a folder to another uid needs root");
@@ -158,7 +158,7 @@ const PLANTED: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_planted_cache_file_is_ignored_with_a_warning_and_the_tool_authenticates() {
     let emulator = KonturEmulator::start().await;
-    let root = auth_core::private_fs::effective_uid() == 0;
+    let root = auth_core::provider::private_fs::effective_uid() == 0;
     let cases: [(&str, &Plant); 5] = [
         ("symlink to /dev/zero", &|path| {
             symlink("/dev/zero", path).unwrap()

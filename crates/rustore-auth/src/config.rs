@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::{HttpSettings, PlainHttp, parse_base_url};
+use auth_core::HttpSettings;
+use auth_core::provider::{PlainHttp, parse_base_url};
 use auth_core::{AuthError, SecretString};
 use zeroize::Zeroizing;
 
@@ -14,7 +15,7 @@ use crate::key::RustorePrivateKey;
 use crate::protocol::{AUTH_PATH, DEFAULT_BASE_URL};
 
 /// The longest key file read: 64 KiB (a 4096-bit PEM key is about 3.3 KiB).
-const MAX_KEY_FILE: u64 = auth_core::private_fs::MAX_KEY_FILE_BYTES;
+const MAX_KEY_FILE: u64 = auth_core::provider::private_fs::MAX_KEY_FILE_BYTES;
 
 /// Validated settings for one RuStore API key.
 ///
@@ -212,7 +213,7 @@ fn read_key_file(path: &std::path::Path) -> Result<Zeroizing<String>, KeyError> 
         problem,
     };
     let bytes = Zeroizing::new(
-        auth_core::private_fs::read_capped(path, MAX_KEY_FILE)
+        auth_core::provider::private_fs::read_capped(path, MAX_KEY_FILE)
             .map_err(|error| file_error(error.to_string()))?,
     );
     match std::str::from_utf8(&bytes) {

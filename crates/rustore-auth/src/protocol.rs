@@ -4,7 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use auth_core::{AuthError, SecretString, excerpt};
+use auth_core::provider::excerpt;
+use auth_core::{AuthError, SecretString};
 use secrecy::ExposeSecret as _;
 use serde::ser::SerializeStruct as _;
 use serde::{Deserialize, Serialize, Serializer};

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use auth_core::http::{LazyClient, MAX_BODY, read_body_limited};
+use auth_core::provider::{LazyClient, MAX_BODY, read_body_limited};
 use auth_core::{
     AuthClient, AuthError, Credential, CredentialCache, CredentialSource, ExposeSecret as _,
     Identity, SecretString,

@@ -189,7 +189,7 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
             .await
         {
             Err(error) => error,
-            Ok(response) => auth_core::http::read_body_limited("rustore", response, 1024)
+            Ok(response) => auth_core::provider::read_body_limited("rustore", response, 1024)
                 .await
                 .unwrap_err(),
         };
@@ -210,9 +210,10 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
         .get(server.url())
         .await
         .unwrap();
-    let error = auth_core::http::read_body_limited("rustore", response, auth_core::http::MAX_BODY)
-        .await
-        .unwrap_err();
+    let error =
+        auth_core::provider::read_body_limited("rustore", response, auth_core::provider::MAX_BODY)
+            .await
+            .unwrap_err();
     assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
     assert_eq!(
         client.cache().fresh().unwrap().generation(),

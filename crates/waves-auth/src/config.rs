@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use auth_core::AuthError;
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 

@@ -91,7 +91,7 @@ pub(crate) fn what_the_service_said(body: &[u8], secrets: &[&str]) -> String {
         }) => message,
         _ => String::from_utf8_lossy(body).into_owned(),
     };
-    auth_core::excerpt(scrub(said, secrets).as_bytes())
+    auth_core::provider::excerpt(scrub(said, secrets).as_bytes())
 }
 
 /// Maps a non-success answer of `endpoint` (login, token, refresh, register) to an error.

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use auth_core::AuthError;
-use auth_core::http::{HttpSettings, read_body_limited};
+use auth_core::HttpSettings;
+use auth_core::provider::read_body_limited;
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::http::{LazyClient, read_body_limited};
+use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{
     AuthError, CacheBuilder, Credential, CredentialCache, CredentialSource, Identity, RefreshPolicy,
 };
@@ -298,6 +298,11 @@ fn api_key_credential(key: &SecretString) -> Result<Credential, AuthError> {
 impl CredentialSource for WavesSource {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// Refresh 30 s before `exp`, as the protocol sheet asks (see [`refresh_policy`]).
+    fn refresh_policy(&self) -> RefreshPolicy {
+        refresh_policy()
     }
 
     async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {

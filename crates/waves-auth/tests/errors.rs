@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use auth_core::{AuthClient, AuthError, CredentialSource, SecretString};
 use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, WavesEmulator};
 use waves_auth::{DEFAULT_TOKEN_LIFETIME, NodeErrorCode, WavesConfig, WavesSource};

@@ -277,7 +277,7 @@ async fn node_faults_through_the_client_are_typed_and_keep_the_credential() {
             .allow_origin(&url::Url::parse(&server.url()).unwrap());
         let error = match node.get(format!("{}/node/status", server.url())).await {
             Err(error) => error,
-            Ok(response) => auth_core::http::read_body_limited("waves", response, 1024)
+            Ok(response) => auth_core::provider::read_body_limited("waves", response, 1024)
                 .await
                 .unwrap_err(),
         };

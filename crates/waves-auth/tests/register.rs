@@ -1,6 +1,6 @@
 //! Registering a user: `POST /v1/user`, 201.
 
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use auth_core::{AuthError, CredentialSource, SecretString};
 use waves_auth::testkit::{DEMO_LOGIN, Endpoint, Failure, WavesEmulator};
 use waves_auth::{Locale, LoginField, Registration, UserSource, WavesConfig, WavesSource};

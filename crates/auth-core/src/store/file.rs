@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::{CredentialStore, LockAttempt, LockGuard, PersistedCredential, Saved, StoreLock};
-use crate::{AuthError, Credential, Identity, private_fs};
+use crate::provider::private_fs;
+use crate::{AuthError, Credential, Identity};
 
 /// How long a [`FileStore`] acquisition lock is leased: 30 s. The holder renews it every third
 /// of that while it works; a holder that is stalled (stopped, swapped out, suspended) past it
@@ -420,7 +421,7 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
 
 fn store_error(action: &str, folder: &Path, error: io::Error) -> AuthError {
     AuthError::store(format!(
-        "could not {action} in {}: {error}; check that the folder is writable by this user, or choose another with --cache-dir / PROPUSK_CACHE_DIR",
+        "could not {action} in {}: {error}; check that the folder is writable by this user, or choose another folder for the store",
         folder.display()
     ))
 }

@@ -61,7 +61,7 @@ fn redis_error(action: &str, error: &RedisError) -> AuthError {
     // RedisError's text never includes the connection password.
     let hint = if error.is_io_error() && !is_outage(error) {
         " (with rediss://, check that the server speaks TLS and that its certificate's CA is \
-         trusted: the system's roots, or a PEM file given as extra roots, e.g. PROPUSK_STORE_CA_FILE)"
+         trusted: the system's roots, or a PEM file given as extra roots with RedisStore::open_with_roots)"
     } else if error.kind() == redis::ErrorKind::AuthenticationFailed {
         " (check the user and password in the store URL)"
     } else {

@@ -7,9 +7,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{HostileServer, Misbehaviour};
-use crate::http::HttpSettings;
+use crate::HttpSettings;
 use crate::store::CredentialStore;
-use crate::{AuthClient, AuthError, ExposeSecret, Identity, RefreshPolicy};
+use crate::{
+    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, Identity, RefreshPolicy,
+};
 
 /// Every header any provider authenticates with; none may reach another origin.
 pub const CREDENTIAL_HEADERS: [&str; 7] = [
@@ -308,4 +310,73 @@ pub async fn stored_token(store: &dyn CredentialStore, identity: &Identity) -> S
         .token()
         .expose_secret()
         .to_owned()
+}
+
+/// The scenario every provider's hardening test runs against its emulator: "a failed refresh
+/// never replaces the stored credential".
+///
+/// A cache over `source()` with `store` and an impatient policy gets a first credential, which
+/// is stored. A background refresh that fails (the first of `failures` is injected through
+/// `inject` for it) keeps it in service and stored. Then each of `failures` in turn, injected
+/// before a re-authentication forced by a rejection, gives an error that is transient or not as
+/// its flag says and shows no secret, and leaves the store as it was. Answers a new cache over a
+/// new `source()` and the same store (another process), for the caller to check that the
+/// provider still accepts the stored credential.
+///
+/// # Panics
+/// When any of that does not hold.
+pub async fn assert_failed_refresh_keeps_stored<S, Q>(
+    source: impl Fn() -> S,
+    store: std::sync::Arc<dyn CredentialStore>,
+    inject: impl Fn(super::emulator::Failure<Q>),
+    failures: &[(super::emulator::Failure<Q>, bool)],
+    secrets: &[&str],
+) -> CredentialCache
+where
+    S: CredentialSource,
+    Q: Clone + std::fmt::Debug,
+{
+    let first_source = source();
+    let identity = first_source.identity().clone();
+    let cache = CredentialCache::builder(first_source)
+        .policy(impatient(RefreshPolicy::default()))
+        .store(std::sync::Arc::clone(&store))
+        .build();
+    let first = cache.get().await.expect("a first credential");
+    let expected = first.token().expose_secret().to_owned();
+    assert_eq!(stored_token(&*store, &identity).await, expected);
+
+    let (background, _) = failures.first().expect("at least one failure to inject");
+    inject(background.clone());
+    cache.mark_stale();
+    assert!(
+        cache
+            .get()
+            .await
+            .expect("the old credential")
+            .same_token(&first),
+        "a failing background refresh took the credential out of service"
+    );
+    cache.settle().await;
+    assert_eq!(
+        stored_token(&*store, &identity).await,
+        expected,
+        "a failed background refresh ({background:?}) replaced the stored credential"
+    );
+
+    for (failure, transient) in failures {
+        inject(failure.clone());
+        cache.invalidate(first.generation());
+        let error = cache
+            .get()
+            .await
+            .expect_err("the injected failure reaches the caller");
+        assert_classified(&error, *transient, &format!("{failure:?}"), secrets);
+        assert_eq!(
+            stored_token(&*store, &identity).await,
+            expected,
+            "{failure:?} replaced the stored credential"
+        );
+    }
+    CredentialCache::builder(source()).store(store).build()
 }

@@ -46,7 +46,10 @@ async fn fetch_text(client: &AuthClient, url: &str) -> Result<String, String> {
     let status = response.status();
     let body = response.text().await.map_err(|e| e.to_string())?;
     ensure(status.is_success(), || {
-        format!("HTTP {status}: {}", auth_core::excerpt(body.as_bytes()))
+        format!(
+            "HTTP {status}: {}",
+            auth_core::provider::excerpt(body.as_bytes())
+        )
     })?;
     Ok(body)
 }

@@ -68,10 +68,13 @@ pub async fn decrypt_answer(
     if !is_json {
         return Ok(stream_back(answer));
     }
-    let body =
-        auth_core::http::read_body_limited(alliance_auth::PROVIDER, answer, MAX_ENCRYPTED_ANSWER)
-            .await
-            .map_err(Refusal::NoAnswer)?;
+    let body = auth_core::provider::read_body_limited(
+        alliance_auth::PROVIDER,
+        answer,
+        MAX_ENCRYPTED_ANSWER,
+    )
+    .await
+    .map_err(Refusal::NoAnswer)?;
     let plaintext = match source.decrypt_answer(&body) {
         Ok(plaintext) => {
             headers.insert(DECRYPTED_HEADER, HeaderValue::from_static("jwe"));

@@ -15,7 +15,7 @@ mod serve;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http::HttpSettings;
+use auth_core::HttpSettings;
 use auth_core::{AuthClient, CredentialCache};
 use clap::Args;
 use secrecy::SecretString;

@@ -48,11 +48,11 @@ impl fmt::Display for UntrustedFolder {
         match self.problem {
             FolderProblem::NotAFolder => write!(
                 f,
-                "{folder} is not a folder; choose another cache folder (--cache-dir / PROPUSK_CACHE_DIR)"
+                "{folder} is not a folder; choose another folder for the store"
             ),
             FolderProblem::OtherOwner(uid) => write!(
                 f,
-                "the folder {folder} belongs to another user (uid {uid}), so it is not trusted with credentials; use a folder of your own (--cache-dir / PROPUSK_CACHE_DIR), or have it handed over and made private: chown $(id -u) {folder} && chmod 700 {folder}"
+                "the folder {folder} belongs to another user (uid {uid}), so it is not trusted with credentials; use a folder of your own, or have it handed over and made private: chown $(id -u) {folder} && chmod 700 {folder}"
             ),
             FolderProblem::Writable(mode) => write!(
                 f,
