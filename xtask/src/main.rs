@@ -4,12 +4,16 @@
 //!   boundaries (`cargo tree`: no OpenSSL/JOSE outside Alliance), rustfmt, clippy with
 //!   `-D warnings`, the workspace's tests (doc tests included), each crate's tests
 //!   on its own, each facade feature built alone, and the docs without warnings.
+//! - `check-template`: every provider crate follows the crate template of
+//!   `docs/architecture.md` ("Adding a provider"); also the first step of `test-all`.
 //! - `fuzz list`, `fuzz <target> <seconds>`: runs one cargo-fuzz target of `fuzz/` for that
 //!   long (not part of `test-all`).
 
 use std::env;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+
+mod template;
 
 /// The library crates, each tested on its own so a missing feature or dependency shows up. (The
 /// facade is covered by its feature builds and doc tests; the CLI depends on every provider, so
@@ -40,12 +44,28 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test-all") => test_all(),
+        Some("check-template") => {
+            if template::check(&crates_folder()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Some("fuzz") => fuzz(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test-all | fuzz list | fuzz <target> <seconds>");
+            eprintln!(
+                "usage: cargo xtask test-all | check-template | fuzz list | fuzz <target> <seconds>"
+            );
             ExitCode::from(2)
         }
     }
+}
+
+/// The workspace's `crates/` folder.
+fn crates_folder() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("crates")
 }
 
 /// Crates that exist in this checkout (a provider not yet added is skipped, and said so).
@@ -112,6 +132,11 @@ fn test_all() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if !check_dependency_boundaries() {
+        return ExitCode::FAILURE;
+    }
+    println!("xtask: == crate template (docs/architecture.md, Adding a provider)");
+    if !template::check(&crates_folder()) {
+        eprintln!("xtask: FAILED crate template");
         return ExitCode::FAILURE;
     }
 
