@@ -274,8 +274,8 @@ impl CredentialCache {
         Self::builder(source).build()
     }
 
-    /// A builder over `source`: add a store, or another policy. (An `Arc` of a source is a
-    /// source too, for one source behind several caches.)
+    /// A builder over `source`: add a store, or another policy (example on [`CacheBuilder`]).
+    /// An `Arc` of a source is a source too, for one source behind several caches.
     pub fn builder(source: impl CredentialSource) -> CacheBuilder {
         let source: Arc<dyn CredentialSource> = Arc::new(source);
         CacheBuilder {

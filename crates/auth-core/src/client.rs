@@ -201,6 +201,29 @@ impl AuthClient {
     /// the request for the credential it is given, and when that credential is rejected, it is
     /// called again with the new one, so the retry is made for the new credential rather than
     /// repeated as it was. The credential's headers are added as by `send`.
+    ///
+    /// # Example
+    ///
+    /// A body that carries a value of the session (Bank Alliance's `send_encrypted` is built
+    /// this way, encrypting to the session's key):
+    ///
+    /// ```no_run
+    /// # async fn run(client: auth_core::AuthClient) -> Result<(), auth_core::AuthError> {
+    /// use auth_core::{AuthError, ExposeSecret};
+    ///
+    /// let answer = client
+    ///     .send_with(|credential| {
+    ///         let body = format!(r#"{{"session":"{}"}}"#, credential.token().expose_secret());
+    ///         client
+    ///             .http()
+    ///             .post("https://api.example.com/v1/pay")
+    ///             .body(body)
+    ///             .build()
+    ///             .map_err(|_| AuthError::config("example", "a bad request"))
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_with<F>(&self, build: F) -> Result<Response, AuthError>
     where
         F: Fn(&Credential) -> Result<Request, AuthError>,

@@ -324,7 +324,9 @@ async fn the_credential_goes_only_to_the_sources_origin_unless_allowed() {
     assert!(matches!(error, AuthError::Config { .. }), "{error}");
     let message = error.to_string();
     assert!(
-        message.contains(&other.uri()) && message.contains("--allow-origin"),
+        message.contains(&other.uri())
+            && message.contains("AuthClient::allow_origin")
+            && !message.contains("--allow-origin"),
         "{message}"
     );
     assert!(

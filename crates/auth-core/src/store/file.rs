@@ -43,6 +43,47 @@ pub const STALE_TEMPORARY_AGE: Duration = Duration::from_secs(60);
 /// - [`save_under`](CredentialStore::save_under) writes only while its lock's lease is still
 ///   the recorded one, and no save replaces a credential with one that expires earlier.
 /// - File names carry only the hash of the non-secret identity.
+///
+/// # Example
+///
+/// Two processes on one machine (here two caches): the second reuses what the first stored and
+/// asks the provider for nothing.
+///
+/// ```
+/// # use std::collections::BTreeMap;
+/// # use std::time::{Duration, SystemTime};
+/// # use auth_core::{AuthError, Credential, CredentialSource, Identity, SecretString, ExposeSecret};
+/// # struct MySource(Identity);
+/// # #[async_trait::async_trait]
+/// # impl CredentialSource for MySource {
+/// #     fn identity(&self) -> &Identity { &self.0 }
+/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> {
+/// #         self.restore("t0ken".into(), SystemTime::now() + Duration::from_secs(3600), &BTreeMap::new())
+/// #     }
+/// #     fn restore(&self, token: SecretString, expires_at: SystemTime, _: &BTreeMap<String, SecretString>)
+/// #         -> Result<Credential, AuthError> {
+/// #         let header = format!("Bearer {}", token.expose_secret());
+/// #         Credential::new(token, expires_at).with_header("example", http::header::AUTHORIZATION, &header)
+/// #     }
+/// # }
+/// # fn my_source() -> MySource { MySource(Identity::new("example", ["account-1"])) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use auth_core::CredentialCache;
+/// use auth_core::store::FileStore;
+///
+/// let folder = tempfile::tempdir().unwrap(); // yours: FileStore::default_folder()
+/// let store = Arc::new(FileStore::new(folder.path()));
+///
+/// let first = CredentialCache::builder(my_source()).store(store.clone()).build();
+/// first.get().await?;
+/// assert_eq!(first.acquisitions(), 1);
+///
+/// let second = CredentialCache::builder(my_source()).store(store).build();
+/// second.get().await?;
+/// assert_eq!((second.acquisitions(), second.store_hits()), (0, 1));
+/// # Ok::<(), AuthError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct FileStore {
     folder: PathBuf,

@@ -32,6 +32,33 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 ///   the lock is still this holder's (fencing), and no write replaces a credential with one that
 ///   expires earlier.
 /// - A dropped connection is opened again on the next call.
+///
+/// # Example
+///
+/// Every machine of a fleet opens the same store; one of them authenticates, the rest reuse its
+/// credential:
+///
+/// ```no_run
+/// # use auth_core::{AuthError, Credential, CredentialSource, Identity};
+/// # struct MySource(Identity);
+/// # #[async_trait::async_trait]
+/// # impl CredentialSource for MySource {
+/// #     fn identity(&self) -> &Identity { &self.0 }
+/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> { unimplemented!() }
+/// # }
+/// # fn my_source() -> MySource { MySource(Identity::new("example", ["account-1"])) }
+/// # async fn run() -> Result<(), AuthError> {
+/// use std::sync::Arc;
+/// use auth_core::{AuthClient, CredentialCache};
+/// use auth_core::store::RedisStore;
+///
+/// let password = std::env::var("REDIS_PASSWORD").unwrap_or_default();
+/// let store = RedisStore::open(&format!("rediss://app:{password}@redis.internal:6380/0"))?
+///     .with_prefix("my-service:");
+/// let cache = CredentialCache::builder(my_source()).store(Arc::new(store)).build();
+/// let client = AuthClient::new(cache)?;
+/// # Ok(()) }
+/// ```
 pub struct RedisStore {
     client: redis::Client,
     connection: Mutex<Option<MultiplexedConnection>>,
