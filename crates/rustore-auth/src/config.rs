@@ -220,7 +220,7 @@ impl RustoreConfigBuilder {
             None => {
                 return Err(AuthError::config(
                     PROVIDER,
-                    "private_key is required: give RustoreConfigBuilder::private_key (or private_key_file, or parsed_private_key) the key the RuStore console showed when the key was created",
+                    "private_key is required: the key the RuStore console showed when the key was created",
                 ));
             }
             Some(KeyInput::Parsed(key)) => *key,
@@ -259,7 +259,7 @@ fn validate_key_id(raw: Option<&str>) -> Result<String, AuthError> {
     if key_id.is_empty() {
         return Err(AuthError::config(
             PROVIDER,
-            "key_id is required: give RustoreConfigBuilder::key_id the ID shown next to the key in the RuStore console",
+            "key_id is required: the ID shown next to the key in the RuStore console",
         ));
     }
     if key_id.chars().any(|c| c.is_whitespace() || c.is_control()) {

@@ -308,7 +308,10 @@ fn extra_root_certificate_is_accepted() {
         .add_root_certificate_pem(pem)
         .build()
         .unwrap();
-    assert_eq!(config.base_url().as_str(), "https://public-api-m.rustore.ru/");
+    assert_eq!(
+        config.base_url().as_str(),
+        "https://public-api-m.rustore.ru/"
+    );
     assert!(format!("{:?}", config.http_settings()).contains("extra_roots: 1"));
 }
 
@@ -538,7 +541,11 @@ async fn an_api_failure_is_answered_once_with_the_error_envelope() {
         client.get(emulator.resource_url()).await.unwrap().status(),
         200
     );
-    assert_eq!(emulator.auth_requests(), 1, "the token endpoint was not hit");
+    assert_eq!(
+        emulator.auth_requests(),
+        1,
+        "the token endpoint was not hit"
+    );
     assert_eq!(emulator.resource_requests(), 3);
 }
 

@@ -56,7 +56,10 @@ async fn token_errors(url: String) -> Vec<AuthError> {
 fn client_at(base_url: &str) -> AuthClient {
     let config = config_at(base_url);
     let http = config.http_settings().build_client(PROVIDER).unwrap();
-    AuthClient::with_http_client(RustoreSource::new(config).into_cache_builder().build(), http)
+    AuthClient::with_http_client(
+        RustoreSource::new(config).into_cache_builder().build(),
+        http,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
