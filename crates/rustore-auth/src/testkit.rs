@@ -184,6 +184,22 @@ impl Shared {
         }
     }
 
+    /// Counts and records a request to `endpoint`, and answers what was injected for it, if
+    /// anything.
+    async fn arrive(
+        &self,
+        endpoint: Endpoint,
+        (method, uri, headers, body): (&Method, &Uri, &HeaderMap, &[u8]),
+    ) -> Option<Response> {
+        let counter = match endpoint {
+            Endpoint::Auth => &self.auth_requests,
+            Endpoint::Api => &self.resource_requests,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        record(self, method, uri, headers, body);
+        self.injected(endpoint).await
+    }
+
     /// What the next request to `endpoint` answers instead of its normal answer, if anything:
     /// a status comes with RuStore's error envelope, a refusal is `code` and `message` with
     /// HTTP 200.
@@ -459,19 +475,42 @@ fn record(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     });
 }
 
-fn envelope(shared: &Shared, status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
+/// RuStore's answer envelope (`DefaultResponseDto`): `code`, `message`, `body`, `timestamp`.
+fn dto(
+    shared: &Shared,
+    status: StatusCode,
+    code: &str,
+    message: serde_json::Value,
+    body: serde_json::Value,
+) -> Response {
+    let answer = serde_json::json!({
         "code": code,
         "message": message,
-        "body": null,
+        "body": body,
         "timestamp": format_timestamp(shared.now()),
     });
     (
         status,
         [("content-type", "application/json")],
-        body.to_string(),
+        answer.to_string(),
     )
         .into_response()
+}
+
+/// An error envelope: `message` and `body: null`.
+fn envelope(shared: &Shared, status: StatusCode, code: &str, message: &str) -> Response {
+    dto(
+        shared,
+        status,
+        code,
+        message.into(),
+        serde_json::Value::Null,
+    )
+}
+
+/// A success envelope: HTTP 200, `code: "OK"`, `message: null`.
+fn ok(shared: &Shared, body: serde_json::Value) -> Response {
+    dto(shared, StatusCode::OK, "OK", serde_json::Value::Null, body)
 }
 
 async fn issue_token(
@@ -481,9 +520,8 @@ async fn issue_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.auth_requests.fetch_add(1, Ordering::Relaxed);
-    record(&shared, &method, &uri, &headers, &body);
-    if let Some(answer) = shared.injected(Endpoint::Auth).await {
+    let arrived = (&method, &uri, &headers, &body[..]);
+    if let Some(answer) = shared.arrive(Endpoint::Auth, arrived).await {
         return answer;
     }
 
@@ -573,18 +611,7 @@ async fn issue_token(
     if let Some(ttl) = ttl {
         token_body["ttl"] = ttl.into();
     }
-    let answer = serde_json::json!({
-        "code": "OK",
-        "message": null,
-        "body": token_body,
-        "timestamp": format_timestamp(shared.now()),
-    });
-    (
-        StatusCode::OK,
-        [("content-type", "application/json")],
-        answer.to_string(),
-    )
-        .into_response()
+    ok(&shared, token_body)
 }
 
 /// Whether `sent` is within [`TIMESTAMP_WINDOW`] of `now`, either way.
@@ -617,9 +644,8 @@ async fn serve_resource(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.resource_requests.fetch_add(1, Ordering::Relaxed);
-    record(&shared, &method, &uri, &headers, &body);
-    if let Some(answer) = shared.injected(Endpoint::Api).await {
+    let arrived = (&method, &uri, &headers, &body[..]);
+    if let Some(answer) = shared.arrive(Endpoint::Api, arrived).await {
         return answer;
     }
     let token = headers.get("public-token").and_then(|v| v.to_str().ok());
@@ -645,18 +671,10 @@ async fn serve_resource(
             "This user does not have rights to this method",
         );
     }
-    let answer = serde_json::json!({
-        "code": "OK",
-        "message": null,
-        "body": { "path": uri.path(), "keyId": key_id },
-        "timestamp": format_timestamp(shared.now()),
-    });
-    (
-        StatusCode::OK,
-        [("content-type", "application/json")],
-        answer.to_string(),
+    ok(
+        &shared,
+        serde_json::json!({ "path": uri.path(), "keyId": key_id }),
     )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -30,6 +30,40 @@ fn client(emulator: &Emulator) -> AuthClient {
     RustoreSource::new(emulator.config()).into_client().unwrap()
 }
 
+/// `credential`, asked for at `before`, lives `seconds` (give or take one).
+fn assert_lives(credential: &auth_core::Credential, before: SystemTime, seconds: u64) {
+    let lifetime = credential.expires_at().duration_since(before).unwrap();
+    assert!(
+        lifetime >= Duration::from_secs(seconds - 1)
+            && lifetime <= Duration::from_secs(seconds + 1),
+        "{lifetime:?}"
+    );
+}
+
+/// The status of a GET of the emulator's resource through `client`.
+async fn get_status(client: &AuthClient, emulator: &Emulator) -> u16 {
+    client
+        .get(emulator.resource_url())
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A thousand concurrent GETs of the emulator's resource through `client` all answer 200.
+async fn assert_thousand_gets_succeed(client: &AuthClient, emulator: &Emulator) {
+    let url = emulator.resource_url();
+    let answers = join_all((0..1000).map(|_| {
+        let client = client.clone();
+        let url = url.clone();
+        tokio::spawn(async move { client.get(url).await.map(|r| r.status().as_u16()) })
+    }))
+    .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().unwrap(), 200);
+    }
+}
+
 fn refuse(code: &str, message: &str) -> Failure<ProviderFailure> {
     Failure::Provider(ProviderFailure::Refuse {
         code: code.into(),
@@ -51,11 +85,7 @@ async fn token_request_is_signed_and_gives_a_public_token_credential() {
     assert_eq!(header.to_str().unwrap(), jwe);
     assert!(header.is_sensitive());
     assert_eq!(credential.headers().len(), 1);
-    let lifetime = credential.expires_at().duration_since(before).unwrap();
-    assert!(
-        lifetime >= Duration::from_secs(899) && lifetime <= Duration::from_secs(901),
-        "{lifetime:?}"
-    );
+    assert_lives(&credential, before, 900);
 
     let log = emulator.auth_request_log();
     let request = &log[0];
@@ -97,11 +127,7 @@ async fn ttl_comes_from_the_answer() {
     emulator.set_ttl(Some(120));
     let before = SystemTime::now();
     let credential = source(&emulator).request_token().await.unwrap();
-    let lifetime = credential.expires_at().duration_since(before).unwrap();
-    assert!(
-        lifetime >= Duration::from_secs(119) && lifetime <= Duration::from_secs(121),
-        "{lifetime:?}"
-    );
+    assert_lives(&credential, before, 120);
 }
 
 #[tokio::test]
@@ -110,11 +136,7 @@ async fn missing_ttl_falls_back_to_900_seconds() {
     emulator.set_ttl(None);
     let before = SystemTime::now();
     let credential = source(&emulator).request_token().await.unwrap();
-    let lifetime = credential.expires_at().duration_since(before).unwrap();
-    assert!(
-        lifetime >= Duration::from_secs(899) && lifetime <= Duration::from_secs(901),
-        "{lifetime:?}"
-    );
+    assert_lives(&credential, before, 900);
 }
 
 #[tokio::test]
@@ -366,16 +388,7 @@ async fn debug_and_errors_never_show_the_signature_token_or_key() {
 async fn a_thousand_concurrent_callers_cause_one_token_request() {
     let emulator = Emulator::start().await;
     let client = client(&emulator);
-    let url = emulator.resource_url();
-    let answers = join_all((0..1000).map(|_| {
-        let client = client.clone();
-        let url = url.clone();
-        tokio::spawn(async move { client.get(url).await.map(|r| r.status().as_u16()) })
-    }))
-    .await;
-    for answer in answers {
-        assert_eq!(answer.unwrap().unwrap(), 200);
-    }
+    assert_thousand_gets_succeed(&client, &emulator).await;
     assert_eq!(emulator.auth_requests(), 1);
     assert_eq!(emulator.resource_requests(), 1000);
     assert_eq!(client.cache().acquisitions(), 1);
@@ -385,18 +398,9 @@ async fn a_thousand_concurrent_callers_cause_one_token_request() {
 async fn a_thousand_concurrent_rejections_cause_one_reauthentication() {
     let emulator = Emulator::start().await;
     let client = client(&emulator);
-    let url = emulator.resource_url();
-    assert_eq!(client.get(&url).await.unwrap().status(), 200);
+    assert_eq!(get_status(&client, &emulator).await, 200);
     emulator.revoke_tokens();
-    let answers = join_all((0..1000).map(|_| {
-        let client = client.clone();
-        let url = url.clone();
-        tokio::spawn(async move { client.get(url).await.map(|r| r.status().as_u16()) })
-    }))
-    .await;
-    for answer in answers {
-        assert_eq!(answer.unwrap().unwrap(), 200);
-    }
+    assert_thousand_gets_succeed(&client, &emulator).await;
     assert_eq!(emulator.auth_requests(), 2);
 }
 
@@ -426,10 +430,7 @@ async fn the_token_is_reused_until_it_is_due() {
     let emulator = Emulator::start().await;
     let client = client(&emulator);
     for _ in 0..5 {
-        assert_eq!(
-            client.get(emulator.resource_url()).await.unwrap().status(),
-            200
-        );
+        assert_eq!(get_status(&client, &emulator).await, 200);
     }
     assert_eq!(emulator.auth_requests(), 1);
 }
@@ -438,15 +439,9 @@ async fn the_token_is_reused_until_it_is_due() {
 async fn a_401_causes_one_reauthentication_and_the_retry_succeeds() {
     let emulator = Emulator::start().await;
     let client = client(&emulator);
-    assert_eq!(
-        client.get(emulator.resource_url()).await.unwrap().status(),
-        200
-    );
+    assert_eq!(get_status(&client, &emulator).await, 200);
     emulator.revoke_tokens();
-    assert_eq!(
-        client.get(emulator.resource_url()).await.unwrap().status(),
-        200
-    );
+    assert_eq!(get_status(&client, &emulator).await, 200);
     assert_eq!(emulator.auth_requests(), 2);
     assert_eq!(emulator.resource_requests(), 3);
 }
@@ -508,10 +503,7 @@ async fn a_failed_token_request_is_not_cached() {
     tokio::time::pause();
     tokio::time::advance(std::time::Duration::from_secs(2)).await;
     tokio::time::resume();
-    assert_eq!(
-        client.get(emulator.resource_url()).await.unwrap().status(),
-        200
-    );
+    assert_eq!(get_status(&client, &emulator).await, 200);
     assert_eq!(emulator.auth_requests(), 2);
 }
 
@@ -537,10 +529,7 @@ async fn an_api_failure_is_answered_once_with_the_error_envelope() {
             .contains("Application not found")
     );
 
-    assert_eq!(
-        client.get(emulator.resource_url()).await.unwrap().status(),
-        200
-    );
+    assert_eq!(get_status(&client, &emulator).await, 200);
     assert_eq!(
         emulator.auth_requests(),
         1,
@@ -567,10 +556,7 @@ async fn a_stored_token_is_reused_by_another_cache() {
             .build(),
     )
     .unwrap();
-    assert_eq!(
-        client.get(emulator.resource_url()).await.unwrap().status(),
-        200
-    );
+    assert_eq!(get_status(&client, &emulator).await, 200);
     assert_eq!(client.cache().store_hits(), 1);
     assert_eq!(client.cache().acquisitions(), 0);
     assert_eq!(emulator.auth_requests(), 1);
@@ -596,10 +582,7 @@ async fn the_control_api_revokes_expires_fails_auth_and_counts() {
         counters().await,
         serde_json::json!({"authentications": 0, "tokens_issued": 0, "api_calls": 0, "api_rejections": 0})
     );
-    assert_eq!(
-        client.get(emulator.resource_url()).await.unwrap().status(),
-        200
-    );
+    assert_eq!(get_status(&client, &emulator).await, 200);
 
     // Each action makes the token the client holds fail at the API; the client then
     // re-authenticates once.
@@ -615,10 +598,7 @@ async fn the_control_api_revokes_expires_fails_auth_and_counts() {
             .unwrap();
         assert_eq!(with_old.status(), 401, "{action}");
         if action == "revoke" {
-            assert_eq!(
-                client.get(emulator.resource_url()).await.unwrap().status(),
-                200
-            );
+            assert_eq!(get_status(&client, &emulator).await, 200);
         }
     }
     let answer = control
