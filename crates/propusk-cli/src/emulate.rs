@@ -58,7 +58,7 @@ pub async fn run(args: EmulateArgs) -> Result<(), CliError> {
         }
         Provider::Rustore => {
             use rustore_auth::testkit::{Emulator, TEST_KEY_ID, TEST_PRIVATE_KEY};
-            let emulator = Emulator::start_on(listener);
+            let emulator = Emulator::builder().start_on(listener);
             let url = emulator.base_url();
             let settings = json!({
                 "provider": "rustore",

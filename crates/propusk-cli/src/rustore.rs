@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use rustore_auth::{DEFAULT_BASE_URL, RustoreConfig, RustoreSource};
+use rustore_auth::{PRODUCTION_URL, RustoreConfig, RustoreSource};
 
 use crate::common::{CacheArgs, CliError, CommonAction, required, run_common, secret_from_env};
 use crate::proxy::{self, ProxyArgs, Upstream};
@@ -14,7 +14,7 @@ pub struct RustoreArgs {
     #[command(subcommand)]
     action: RustoreAction,
     /// API base URL (the alternative host is https://public-api-m.rustore.ru).
-    #[arg(long, global = true, env = "RUSTORE_BASE_URL", hide_env_values = true, default_value = DEFAULT_BASE_URL)]
+    #[arg(long, global = true, env = "RUSTORE_BASE_URL", hide_env_values = true, default_value = PRODUCTION_URL)]
     base_url: String,
     /// Key ID from the RuStore console.
     #[arg(long, global = true, env = "RUSTORE_KEY_ID", hide_env_values = true)]

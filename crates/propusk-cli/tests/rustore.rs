@@ -2,7 +2,8 @@
 
 use std::process::Command;
 
-use rustore_auth::testkit::{Emulator, Failure, RESOURCE_PATH, TEST_KEY_ID, TEST_PRIVATE_KEY};
+use auth_core::testkit::emulator::Failure;
+use rustore_auth::testkit::{Emulator, Endpoint, RESOURCE_PATH, TEST_KEY_ID, TEST_PRIVATE_KEY};
 
 mod common;
 use common::{run, text};
@@ -202,7 +203,7 @@ async fn configuration_rejection_and_transport_errors_have_their_codes_and_no_se
     assert!(text(&skewed.stderr).contains("clock"));
     emulator.set_clock_skew(0);
 
-    emulator.fail_next_auth(Failure::Status(503));
+    emulator.inject(Endpoint::Auth, Failure::Status(503));
     let unavailable = run(propusk(&base, cache.path(), &["token", "--no-cache"])).await;
     assert_eq!(
         unavailable.status.code(),

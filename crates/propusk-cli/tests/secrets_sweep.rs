@@ -26,7 +26,7 @@ use kontur_auth::testkit::{
 };
 use kontur_auth::{KonturConfig, KonturOidcConfig, KonturOidcSource, KonturSource};
 use rustore_auth::testkit::{
-    Emulator as RustoreEmulator, Failure as RustoreFailure, TEST_KEY_ID, TEST_PRIVATE_KEY,
+    Emulator as RustoreEmulator, Endpoint as RustoreEndpoint, TEST_KEY_ID, TEST_PRIVATE_KEY,
 };
 use rustore_auth::{RustoreConfig, RustorePrivateKey, RustoreSource};
 use secrecy::SecretString;
@@ -374,7 +374,10 @@ async fn rustore(shown: &mut Exhibits, folder: &Path) {
     );
     shown.debug("a RuStore credential", &cache.get().await.unwrap());
     let current = cache.get().await.unwrap();
-    emulator.fail_next_auth(RustoreFailure::Garbage);
+    emulator.inject(
+        RustoreEndpoint::Auth,
+        auth_core::testkit::emulator::Failure::Garbage,
+    );
     cache.invalidate(current.generation());
     shown.error("RuStore, garbage", &cache.get().await.unwrap_err());
 

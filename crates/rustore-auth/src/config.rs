@@ -8,11 +8,23 @@ use std::time::Duration;
 use auth_core::HttpSettings;
 use auth_core::provider::{PlainHttp, parse_base_url};
 use auth_core::{AuthError, SecretString};
+use url::Url;
 use zeroize::Zeroizing;
 
-use crate::error::{KeyError, PROVIDER};
+use crate::PROVIDER;
+use crate::error::KeyError;
 use crate::key::RustorePrivateKey;
-use crate::protocol::{AUTH_PATH, DEFAULT_BASE_URL};
+use crate::protocol::AUTH_PATH;
+
+/// The production API host, the default base URL.
+pub const PRODUCTION_URL: &str = "https://public-api.rustore.ru";
+
+/// The second production host, serving the same API as [`PRODUCTION_URL`] (some clients try it
+/// first). Its certificate chain ends at the Russian Trusted Root CA, which is not in the usual
+/// root sets: add it with [`RustoreConfigBuilder::add_root_certificate_pem`], and build the API
+/// client with the configuration's [`http_settings`](RustoreConfig::http_settings) too. It is
+/// never tried automatically: choose it with [`RustoreConfigBuilder::base_url`].
+pub const ALTERNATIVE_PRODUCTION_URL: &str = "https://public-api-m.rustore.ru";
 
 /// The longest key file read: 64 KiB (a 4096-bit PEM key is about 3.3 KiB).
 const MAX_KEY_FILE: u64 = auth_core::provider::private_fs::MAX_KEY_FILE_BYTES;
@@ -23,22 +35,42 @@ const MAX_KEY_FILE: u64 = auth_core::provider::private_fs::MAX_KEY_FILE_BYTES;
 /// base URL, the key ID and the key size, never the key.
 #[derive(Clone)]
 pub struct RustoreConfig {
-    base_url: String,
+    base_url: Url,
     key_id: String,
     key: Arc<RustorePrivateKey>,
     http: HttpSettings,
 }
 
 impl RustoreConfig {
-    /// A builder with the defaults: base URL `https://public-api.rustore.ru`, 10 s connect
-    /// timeout, 30 s request timeout, the platform's trusted roots; `key_id` and the private key
-    /// are required.
+    /// A builder with the defaults: base URL [`PRODUCTION_URL`], 10 s connect timeout, 30 s
+    /// request timeout, the platform's trusted roots; `key_id` and the private key are required.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), auth_core::AuthError> {
+    /// # let emulator = rustore_auth::testkit::Emulator::start().await;
+    /// # let base_url = emulator.base_url();
+    /// # let private_key = rustore_auth::testkit::TEST_PRIVATE_KEY;
+    /// use auth_core::SecretString;
+    /// use rustore_auth::RustoreConfig;
+    ///
+    /// let config = RustoreConfig::builder()
+    ///     .base_url(base_url) // default: rustore_auth::PRODUCTION_URL
+    ///     .key_id("2351024845")
+    ///     .private_key(SecretString::from(private_key))
+    ///     .build()?;
+    /// assert_eq!(config.key_id(), "2351024845");
+    /// assert!(config.auth_url().as_str().ends_with("/public/auth/"));
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> RustoreConfigBuilder {
         RustoreConfigBuilder::default()
     }
 
-    /// The base URL without a trailing slash, e.g. `https://public-api.rustore.ru`.
-    pub fn base_url(&self) -> &str {
+    /// The base URL, ending in `/`, e.g. `https://public-api.rustore.ru/`.
+    pub fn base_url(&self) -> &Url {
         &self.base_url
     }
 
@@ -57,25 +89,19 @@ impl RustoreConfig {
         &self.http
     }
 
-    /// The token endpoint: the base URL followed by `/public/auth/`.
-    pub fn auth_url(&self) -> String {
-        format!("{}{AUTH_PATH}", self.base_url)
-    }
-
-    /// An API URL: the base URL followed by `path` (which should start with `/`).
-    pub fn api_url(&self, path: &str) -> String {
-        if path.starts_with('/') {
-            format!("{}{path}", self.base_url)
-        } else {
-            format!("{}/{path}", self.base_url)
-        }
+    /// The token endpoint: the base URL followed by `public/auth/` (a path prefix is kept).
+    pub fn auth_url(&self) -> Url {
+        let mut url = self.base_url.clone();
+        let path = format!("{}{}", url.path(), AUTH_PATH.trim_start_matches('/'));
+        url.set_path(&path);
+        url
     }
 }
 
 impl fmt::Debug for RustoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RustoreConfig")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_str())
             .field("key_id", &self.key_id)
             .field("private_key", &self.key)
             .field("http", &self.http)
@@ -117,9 +143,9 @@ impl fmt::Debug for RustoreConfigBuilder {
 }
 
 impl RustoreConfigBuilder {
-    /// The API's base URL. Default `https://public-api.rustore.ru`; the alternative host is
-    /// [`ALTERNATIVE_BASE_URL`](crate::ALTERNATIVE_BASE_URL). Must be `https://`, except on a
-    /// loopback address (an emulator). A path prefix (a proxy) is kept.
+    /// The API's base URL. Default [`PRODUCTION_URL`]; the second production host is
+    /// [`ALTERNATIVE_PRODUCTION_URL`]. Must be `https://`, except on a loopback address (an
+    /// emulator). A path prefix (a proxy) is kept.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -184,7 +210,11 @@ impl RustoreConfigBuilder {
         if let Some(error) = self.error {
             return Err(error);
         }
-        let base_url = validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let base_url = parse_base_url(
+            PROVIDER,
+            self.base_url.as_deref().unwrap_or(PRODUCTION_URL),
+            PlainHttp::LoopbackOnly,
+        )?;
         let key_id = validate_key_id(self.key_id.as_deref())?;
         let key = match self.key {
             None => {
@@ -224,13 +254,6 @@ fn read_key_file(path: &std::path::Path) -> Result<Zeroizing<String>, KeyError> 
     }
 }
 
-/// The shared base-URL rule (https; plain http only to loopback; no user information, query or
-/// fragment), kept without the trailing slash so paths append to it.
-fn validate_base_url(raw: &str) -> Result<String, AuthError> {
-    let url = parse_base_url(PROVIDER, raw, PlainHttp::LoopbackOnly)?;
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
 fn validate_key_id(raw: Option<&str>) -> Result<String, AuthError> {
     let key_id = raw.map(str::trim).unwrap_or_default();
     if key_id.is_empty() {
@@ -258,19 +281,24 @@ fn validate_key_id(raw: Option<&str>) -> Result<String, AuthError> {
 mod tests {
     use super::*;
 
+    /// The base URL as [`RustoreConfigBuilder::build`] checks it.
+    fn validate_base_url(raw: &str) -> Result<String, AuthError> {
+        Ok(parse_base_url(PROVIDER, raw, PlainHttp::LoopbackOnly)?.to_string())
+    }
+
     #[test]
     fn base_url_is_normalised_and_checked() {
         assert_eq!(
             validate_base_url("https://public-api.rustore.ru/").unwrap(),
-            "https://public-api.rustore.ru"
+            "https://public-api.rustore.ru/"
         );
         assert_eq!(
             validate_base_url("https://proxy.example/rustore/").unwrap(),
-            "https://proxy.example/rustore"
+            "https://proxy.example/rustore/"
         );
         assert_eq!(
             validate_base_url("http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
+            "http://127.0.0.1:8080/"
         );
         for bad in [
             "public-api.rustore.ru",

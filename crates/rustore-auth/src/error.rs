@@ -7,8 +7,7 @@ use std::fmt;
 
 use auth_core::AuthError;
 
-/// The provider name used in every error: `rustore`.
-pub const PROVIDER: &str = "rustore";
+use crate::PROVIDER;
 
 /// Which form of private key was being read when something went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,25 @@
 //! RuStore Public API authentication.
 //!
+//! # Example
+//!
+//! ```no_run
+//! use auth_core::SecretString;
+//! use rustore_auth::{RustoreConfig, RustoreSource};
+//!
+//! # async fn run() -> Result<(), auth_core::AuthError> {
+//! # let private_key = String::new();
+//! let config = RustoreConfig::builder()
+//!     .key_id("2351024845")
+//!     .private_key(SecretString::from(private_key))
+//!     .build()?;
+//! let client = RustoreSource::new(config).into_client()?;
+//! let answer = client
+//!     .get("https://public-api.rustore.ru/public/v1/application")
+//!     .await?;
+//! println!("{}", answer.status());
+//! # Ok(()) }
+//! ```
+//!
 //! RuStore's console gives an RSA private key (base64 PKCS#8 DER) and its key ID. To call the
 //! API, a client signs `keyId + timestamp` with SHA512withRSA, trades the signature at
 //! `POST /public/auth/` for a JWE token that lives 900 s, and sends it as `Public-Token` on
@@ -8,28 +28,26 @@
 //! again once when the API answers 401.
 //!
 //! - [`RustoreConfig`]: key ID, private key (console string, PEM PKCS#8, PEM PKCS#1 or base64
-//!   PKCS#1 DER), base URL (default `https://public-api.rustore.ru`), extra root certificates.
+//!   PKCS#1 DER), base URL (default [`PRODUCTION_URL`]; the second production host is
+//!   [`ALTERNATIVE_PRODUCTION_URL`]), extra root certificates.
 //! - [`RustorePrivateKey`]: key parsing with precise errors ([`KeyError`]) and signing.
 //! - [`RustoreSource`]: the [`auth_core::CredentialSource`]; [`RustoreSource::into_client`]
 //!   gives a ready [`auth_core::AuthClient`].
 //! - [`protocol`]: the wire format.
 //! - `testkit` (feature): a loopback emulator of RuStore for tests.
 //!
-//! ```no_run
-//! use rustore_auth::{RustoreConfig, RustoreSource};
-//! use auth_core::SecretString;
+//! `into_client` builds its HTTP client with the default settings. For API calls to
+//! [`ALTERNATIVE_PRODUCTION_URL`], whose certificate chain needs the extra roots, give the
+//! client the configuration's settings:
 //!
-//! # async fn run() -> Result<(), auth_core::AuthError> {
-//! let key = std::env::var("RUSTORE_PRIVATE_KEY").unwrap_or_default();
-//! let config = RustoreConfig::builder()
-//!     .key_id("2351024845")
-//!     .private_key(SecretString::from(key))
-//!     .build()?;
-//! let client = RustoreSource::new(config).into_client()?;
-//! let response = client
-//!     .get("https://public-api.rustore.ru/public/v1/application")
-//!     .await?;
-//! println!("{}", response.status());
+//! ```no_run
+//! # fn run(config: rustore_auth::RustoreConfig) -> Result<(), auth_core::AuthError> {
+//! use auth_core::AuthClient;
+//! use rustore_auth::{PROVIDER, RustoreSource};
+//!
+//! let http = config.http_settings().build_client(PROVIDER)?;
+//! let cache = RustoreSource::new(config).into_cache_builder().build();
+//! let client = AuthClient::with_http_client(cache, http);
 //! # Ok(()) }
 //! ```
 
@@ -43,8 +61,10 @@ mod source;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use config::{RustoreConfig, RustoreConfigBuilder};
-pub use error::{KeyError, KeyForm, PROVIDER};
+pub use config::{ALTERNATIVE_PRODUCTION_URL, PRODUCTION_URL, RustoreConfig, RustoreConfigBuilder};
+pub use error::{KeyError, KeyForm};
 pub use key::{MIN_KEY_BITS, RustorePrivateKey};
-pub use protocol::{ALTERNATIVE_BASE_URL, DEFAULT_BASE_URL, PUBLIC_TOKEN_HEADER};
 pub use source::RustoreSource;
+
+/// The provider's short name, used in errors and store keys: `rustore`.
+pub const PROVIDER: &str = "rustore";

@@ -12,15 +12,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::error::PROVIDER;
-
-/// The production API host, the default base URL.
-pub const DEFAULT_BASE_URL: &str = "https://public-api.rustore.ru";
-
-/// The alternative host serving the same API. Its certificate chain ends at the Russian Trusted
-/// Root CA, which is not in the usual root sets: add it with
-/// [`RustoreConfigBuilder::add_root_certificate_pem`](crate::RustoreConfigBuilder::add_root_certificate_pem).
-pub const ALTERNATIVE_BASE_URL: &str = "https://public-api-m.rustore.ru";
+use crate::PROVIDER;
 
 /// The token endpoint, relative to the base URL, with its documented trailing slash.
 pub const AUTH_PATH: &str = "/public/auth/";

@@ -6,13 +6,12 @@ use std::time::SystemTime;
 
 use auth_core::provider::{LazyClient, MAX_BODY, read_body_limited};
 use auth_core::{
-    AuthClient, AuthError, Credential, CredentialCache, CredentialSource, ExposeSecret as _,
-    Identity, SecretString,
+    AuthError, Credential, CredentialSource, ExposeSecret as _, Identity, SecretString,
 };
 use time::OffsetDateTime;
 
+use crate::PROVIDER;
 use crate::config::RustoreConfig;
-use crate::error::PROVIDER;
 use crate::protocol::{
     AuthRequest, format_timestamp, interpret_auth_answer, public_token_header_name, signing_message,
 };
@@ -23,6 +22,23 @@ use crate::protocol::{
 /// key lacks rights for that method or app, which a new token would not fix, so it goes back to
 /// the caller as it is. The token lives the answer's `ttl` (900 s when absent), counted from
 /// when the request was sent; the cache refreshes it 60 s (plus jitter) before that.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), auth_core::AuthError> {
+/// # let emulator = rustore_auth::testkit::Emulator::start().await;
+/// # let resource = emulator.resource_url();
+/// use rustore_auth::RustoreSource;
+///
+/// let config = emulator.config(); // or RustoreConfig::builder()...build()?
+/// let client = RustoreSource::new(config).into_client()?;
+/// let answer = client.get(&resource).await?; // carries Public-Token
+/// assert_eq!(answer.status(), 200);
+/// assert_eq!(emulator.auth_requests(), 1);
+/// # Ok(()) }
+/// ```
 pub struct RustoreSource {
     config: RustoreConfig,
     identity: Identity,
@@ -32,7 +48,9 @@ pub struct RustoreSource {
 impl RustoreSource {
     /// A source for `config`. No connection is made until the first token is needed.
     pub fn new(config: RustoreConfig) -> Self {
-        let identity = Identity::new(PROVIDER, [config.base_url(), config.key_id()]);
+        // The base URL without its trailing slash, as stores have always keyed RuStore tokens.
+        let base_url = config.base_url().as_str().trim_end_matches('/');
+        let identity = Identity::new(PROVIDER, [base_url, config.key_id()]);
         let http = LazyClient::new(PROVIDER, config.http_settings().clone());
         Self {
             config,
@@ -100,17 +118,9 @@ impl RustoreSource {
             &header_value,
         )
     }
-
-    /// An [`AuthClient`] over a [`CredentialCache`] of this source, with the configured
-    /// timeouts and extra roots (needed for API calls to the alternative host too).
-    pub fn into_client(self) -> Result<AuthClient, AuthError> {
-        let http = self.config.http_settings().build_client(PROVIDER)?;
-        Ok(AuthClient::with_http_client(
-            CredentialCache::new(self),
-            http,
-        ))
-    }
 }
+
+auth_core::provider::source_shortcuts!(RustoreSource);
 
 impl fmt::Debug for RustoreSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -141,8 +151,6 @@ impl CredentialSource for RustoreSource {
     }
 
     fn api_origins(&self) -> Vec<url::Url> {
-        url::Url::parse(self.config.base_url())
-            .into_iter()
-            .collect()
+        vec![self.config.base_url().clone()]
     }
 }

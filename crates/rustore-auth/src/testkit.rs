@@ -1,48 +1,56 @@
 //! A loopback emulator of RuStore's token endpoint and of one API resource (feature `testkit`).
 //!
-//! - `POST /public/auth/` checks the JSON body, the key ID, the timestamp (RFC 3339, within 60 s
-//!   of the emulator's clock, which can be skewed) and the SHA512withRSA signature with the
-//!   registered public key, then issues an opaque JWE-looking token with a `ttl`.
-//! - Every other path is an API resource that requires a valid `Public-Token` (401 otherwise),
-//!   answers 403 on paths marked forbidden, and 200 with a small JSON envelope otherwise.
-//! - It counts and records requests, revokes tokens, and injects failures into the token
-//!   endpoint (a status such as 503, a slow answer, garbage, a non-OK `code`).
+//! - `POST /public/auth/` ([`Endpoint::Auth`]) checks the JSON body, the key ID, the timestamp
+//!   (RFC 3339, within 60 s of the emulator's clock, which can be skewed) and the SHA512withRSA
+//!   signature with the registered public key, then issues an opaque JWE-looking token with a
+//!   `ttl`.
+//! - Every other path is an API resource ([`Endpoint::Api`]) that requires a valid
+//!   `Public-Token` (401 otherwise), answers 403 on paths marked forbidden, and 200 with a small
+//!   JSON envelope otherwise.
+//! - It counts and records requests, revokes tokens, and answers the next request to an
+//!   endpoint with an injected [`Failure`] (a status such as 503 with RuStore's error envelope,
+//!   a slow answer, garbage, or RuStore's refusal, [`ProviderFailure::Refuse`]).
 //!
 //! # Control API
 //!
-//! For tests in any language (`propusk emulate rustore`): `POST /_emulator/revoke` revokes every
-//! token issued so far, `POST /_emulator/expire` makes them expired (both: resources answer 401);
-//! `POST /_emulator/fail-auth?count=N&status=S` makes the next N token requests answer S
-//! (defaults 1 and 503); `GET /_emulator/counters` answers
+//! For tests in any language (the CLI's `emulate rustore`): `POST /_emulator/revoke` revokes
+//! every token issued so far, `POST /_emulator/expire` makes them expired (both: resources
+//! answer 401); `POST /_emulator/fail-auth?count=N&status=S` makes the next N token requests
+//! answer S (defaults 1 and 503); `GET /_emulator/counters` answers
 //! `{"authentications","tokens_issued","api_calls","api_rejections"}`.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), auth_core::AuthError> {
-//! use rustore_auth::testkit::{Emulator, TEST_KEY_ID, TEST_PRIVATE_KEY};
-//! use rustore_auth::{RustoreConfig, RustoreSource};
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), auth_core::AuthError> {
+//! use auth_core::testkit::emulator::Failure;
+//! use rustore_auth::RustoreSource;
+//! use rustore_auth::testkit::{Emulator, Endpoint};
 //!
 //! let emulator = Emulator::start().await;
-//! let config = RustoreConfig::builder()
-//!     .base_url(emulator.base_url())
-//!     .key_id(TEST_KEY_ID)
-//!     .private_key(TEST_PRIVATE_KEY.into())
-//!     .build()?;
-//! let client = RustoreSource::new(config).into_client()?;
+//! let client = RustoreSource::new(emulator.config()).into_client()?;
 //! let answer = client.get(emulator.resource_url()).await?;
 //! assert_eq!(answer.status(), 200);
 //! assert_eq!(emulator.auth_requests(), 1);
+//!
+//! emulator.inject(Endpoint::Auth, Failure::Status(503));
+//! emulator.revoke_tokens();
+//! assert!(client.get(emulator.resource_url()).await.unwrap_err().is_transient());
 //! # Ok(()) }
 //! ```
 //!
 //! **The test key is published in this crate: never use it for anything real.**
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
+use auth_core::SecretString;
+use auth_core::testkit::emulator::{
+    EmulatorControl, EmulatorServer, Failure, FailureQueue, Injected, control_routes,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -59,6 +67,7 @@ use sha2::Sha512;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::config::{RustoreConfig, RustoreConfigBuilder};
 use crate::protocol::{AUTH_PATH, RANGE_TIMESTAMP_NOT_VALID, TIMESTAMP_WINDOW, format_timestamp};
 
 /// The key ID of the published test key.
@@ -74,17 +83,20 @@ pub const TEST_PUBLIC_KEY_PEM: &str = include_str!("../tests/fixtures/test-key.p
 /// A resource path the emulator serves (any path but `/public/auth/` is served alike).
 pub const RESOURCE_PATH: &str = "/public/v1/application";
 
-/// A failure the token endpoint injects into its next answer.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Failure {
-    /// Answer this HTTP status with an error envelope (e.g. 503).
-    Status(u16),
-    /// Wait this long, then answer normally.
-    Slow(Duration),
-    /// Answer HTTP 200 with a body that is not JSON.
-    Garbage,
-    /// Answer HTTP 200 with this `code` and `message` and `body: null`.
+/// The emulator's endpoints, where a [`Failure`] can be injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `POST /public/auth/`, the token endpoint.
+    Auth,
+    /// Every other path: the API resources.
+    Api,
+}
+
+/// RuStore's own failure, injected as `Failure::Provider(ProviderFailure::...)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderFailure {
+    /// Answer HTTP 200 with this `code` and `message` and `body: null`: RuStore's refusal
+    /// envelope.
     Refuse {
         /// The `code`, e.g. `ERROR`.
         code: String,
@@ -144,7 +156,7 @@ struct TokenInfo {
 struct Shared {
     keys: Mutex<HashMap<String, KeyState>>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
-    failures: Mutex<VecDeque<Failure>>,
+    failures: FailureQueue<Endpoint, ProviderFailure>,
     ttl: Mutex<Option<u64>>,
     skew_ms: AtomicI64,
     reject_resources: AtomicBool,
@@ -165,67 +177,111 @@ impl Shared {
         OffsetDateTime::now_utc()
             + time::Duration::milliseconds(self.skew_ms.load(Ordering::Relaxed))
     }
-}
 
-/// The running emulator; stops when dropped.
-pub struct Emulator {
-    shared: Arc<Shared>,
-    address: SocketAddr,
-    server: tokio::task::JoinHandle<()>,
-}
+    fn revoke_tokens(&self) {
+        for token in lock(&self.tokens).values_mut() {
+            token.revoked = true;
+        }
+    }
 
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("address", &self.address)
-            .field("auth_requests", &self.auth_requests())
-            .finish_non_exhaustive()
+    /// Counts and records a request to `endpoint`, and answers what was injected for it, if
+    /// anything.
+    async fn arrive(
+        &self,
+        endpoint: Endpoint,
+        (method, uri, headers, body): (&Method, &Uri, &HeaderMap, &[u8]),
+    ) -> Option<Response> {
+        let counter = match endpoint {
+            Endpoint::Auth => &self.auth_requests,
+            Endpoint::Api => &self.resource_requests,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        record(self, method, uri, headers, body);
+        self.injected(endpoint).await
+    }
+
+    /// What the next request to `endpoint` answers instead of its normal answer, if anything:
+    /// a status comes with RuStore's error envelope, a refusal is `code` and `message` with
+    /// HTTP 200.
+    async fn injected(&self, endpoint: Endpoint) -> Option<Response> {
+        let failure = self.failures.take(&endpoint)?;
+        let answer = failure
+            .answer(|status| envelope(self, status, "ERROR", "Injected failure"))
+            .await;
+        match answer {
+            Injected::Normal => None,
+            Injected::Answer(response) => Some(response),
+            Injected::Provider(ProviderFailure::Refuse { code, message }) => {
+                Some(envelope(self, StatusCode::OK, &code, &message))
+            }
+        }
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.server.abort();
+/// The control API (`/_emulator/...`): revoke and expire act on every token issued so far,
+/// `fail-auth` queues a status for the token endpoint.
+impl EmulatorControl for Shared {
+    fn revoke(&self) {
+        self.revoke_tokens();
+    }
+
+    fn expire(&self) {
+        let now = self.now();
+        for token in lock(&self.tokens).values_mut() {
+            token.expires_at = now;
+        }
+    }
+
+    fn fail_auth(&self, status: u16) {
+        self.failures.push(Endpoint::Auth, Failure::Status(status));
+    }
+
+    fn counters(&self) -> serde_json::Value {
+        serde_json::json!({
+            "authentications": self.auth_requests.load(Ordering::Relaxed),
+            "tokens_issued": self.tokens_issued.load(Ordering::Relaxed),
+            "api_calls": self.resource_requests.load(Ordering::Relaxed),
+            "api_rejections": self.resource_rejections.load(Ordering::Relaxed),
+        })
     }
 }
 
-impl Emulator {
-    /// Starts on `127.0.0.1` on a free port, with the test key ([`TEST_KEY_ID`]) registered and
-    /// a `ttl` of 900 s. Needs a Tokio runtime with I/O enabled.
+/// How an [`Emulator`] starts: [`Emulator::builder`], then [`start`](Self::start) or
+/// [`start_on`](Self::start_on).
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    test_key: bool,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self { test_key: true }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Starts with no key registered, not even the test key ([`TEST_KEY_ID`]); register keys
+    /// with [`Emulator::add_key`] or [`Emulator::add_key_pem`].
+    pub fn without_test_key(mut self) -> Self {
+        self.test_key = false;
+        self
+    }
+
+    /// Starts on `127.0.0.1` on a free port. Needs a Tokio runtime with I/O enabled.
     ///
     /// # Panics
     /// If no loopback port can be bound (a broken test machine).
-    pub async fn start() -> Self {
-        let emulator = Self::start_without_keys().await;
-        emulator.add_key_pem(TEST_KEY_ID, TEST_PUBLIC_KEY_PEM);
-        emulator
+    pub async fn start(self) -> Emulator {
+        self.start_on(EmulatorServer::loopback_listener().await)
     }
 
-    /// Starts with no key registered.
-    ///
-    /// # Panics
-    /// If no loopback port can be bound (a broken test machine).
-    pub async fn start_without_keys() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("the emulator could not bind a loopback port");
-        Self::start_on_without_keys(listener)
-    }
-
-    /// Starts on `listener` (for `propusk emulate rustore --listen ADDR`) with the test key
-    /// registered, like [`start`](Self::start). It also serves the control API under
-    /// `/_emulator/` (see the module docs).
-    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
-        let emulator = Self::start_on_without_keys(listener);
-        emulator.add_key_pem(TEST_KEY_ID, TEST_PUBLIC_KEY_PEM);
-        emulator
-    }
-
-    fn start_on_without_keys(listener: tokio::net::TcpListener) -> Self {
+    /// Starts on `listener` (for the CLI's `emulate rustore --listen ADDR`), in a task of the
+    /// current Tokio runtime.
+    pub fn start_on(self, listener: tokio::net::TcpListener) -> Emulator {
         let shared = Arc::new(Shared {
             keys: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
-            failures: Mutex::new(VecDeque::new()),
+            failures: FailureQueue::default(),
             ttl: Mutex::new(Some(900)),
             skew_ms: AtomicI64::new(0),
             reject_resources: AtomicBool::new(false),
@@ -238,33 +294,78 @@ impl Emulator {
         });
         let router = Router::new()
             .route(AUTH_PATH, post(issue_token))
-            .route("/_emulator/revoke", post(control_revoke))
-            .route("/_emulator/expire", post(control_expire))
-            .route("/_emulator/fail-auth", post(control_fail_auth))
-            .route("/_emulator/counters", axum::routing::get(control_counters))
             .fallback(serve_resource)
-            .with_state(Arc::clone(&shared));
-        let address = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Self {
+            .with_state(Arc::clone(&shared))
+            .merge(control_routes(Arc::clone(&shared)));
+        let emulator = Emulator {
+            server: EmulatorServer::serve(listener, router),
             shared,
-            address,
-            server,
+        };
+        if self.test_key {
+            emulator.add_key_pem(TEST_KEY_ID, TEST_PUBLIC_KEY_PEM);
         }
+        emulator
+    }
+}
+
+/// The running emulator; stops when dropped.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    server: EmulatorServer,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("address", &self.server.address())
+            .field("auth_requests", &self.auth_requests())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// A builder: the test key ([`TEST_KEY_ID`]) registered unless
+    /// [`without_test_key`](EmulatorBuilder::without_test_key).
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts on `127.0.0.1` on a free port, with the test key ([`TEST_KEY_ID`]) registered and
+    /// a `ttl` of 900 s: `Emulator::builder().start()`. Needs a Tokio runtime with I/O enabled.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (a broken test machine).
+    pub async fn start() -> Self {
+        Self::builder().start().await
     }
 
     /// `http://127.0.0.1:<port>`: the base URL to configure.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
+        self.server.base_url()
     }
 
     /// The URL of [`RESOURCE_PATH`].
     pub fn resource_url(&self) -> String {
         format!("{}{RESOURCE_PATH}", self.base_url())
+    }
+
+    /// A config builder for this emulator with the test key: [`base_url`](Self::base_url),
+    /// [`TEST_KEY_ID`] and [`TEST_PRIVATE_KEY`].
+    pub fn config_builder(&self) -> RustoreConfigBuilder {
+        RustoreConfig::builder()
+            .base_url(self.base_url())
+            .key_id(TEST_KEY_ID)
+            .private_key(SecretString::from(TEST_PRIVATE_KEY))
+    }
+
+    /// [`config_builder`](Self::config_builder), built.
+    ///
+    /// # Panics
+    /// Never with the published test key.
+    pub fn config(&self) -> RustoreConfig {
+        self.config_builder()
+            .build()
+            .expect("the emulator's test configuration is valid")
     }
 
     /// Registers `key_id` with its public key.
@@ -305,16 +406,16 @@ impl Emulator {
             .store(seconds.saturating_mul(1000), Ordering::Relaxed);
     }
 
-    /// Queues `failure` for the next token request (failures are used up in order).
-    pub fn fail_next_auth(&self, failure: Failure) {
-        lock(&self.shared.failures).push_back(failure);
+    /// Makes the next request to `endpoint` answer `failure` (failures are used up in order).
+    /// A [`Failure::Status`] comes with RuStore's error envelope (`code: "ERROR"`);
+    /// [`ProviderFailure::Refuse`] is RuStore's refusal with HTTP 200.
+    pub fn inject(&self, endpoint: Endpoint, failure: Failure<ProviderFailure>) {
+        self.shared.failures.push(endpoint, failure);
     }
 
     /// Revokes every token issued so far: resources answer 401 to them.
     pub fn revoke_tokens(&self) {
-        for token in lock(&self.shared.tokens).values_mut() {
-            token.revoked = true;
-        }
+        self.shared.revoke_tokens();
     }
 
     /// While `true`, every resource request is answered 401 whatever its token. Default `false`.
@@ -374,19 +475,42 @@ fn record(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     });
 }
 
-fn envelope(shared: &Shared, status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
+/// RuStore's answer envelope (`DefaultResponseDto`): `code`, `message`, `body`, `timestamp`.
+fn dto(
+    shared: &Shared,
+    status: StatusCode,
+    code: &str,
+    message: serde_json::Value,
+    body: serde_json::Value,
+) -> Response {
+    let answer = serde_json::json!({
         "code": code,
         "message": message,
-        "body": null,
+        "body": body,
         "timestamp": format_timestamp(shared.now()),
     });
     (
         status,
         [("content-type", "application/json")],
-        body.to_string(),
+        answer.to_string(),
     )
         .into_response()
+}
+
+/// An error envelope: `message` and `body: null`.
+fn envelope(shared: &Shared, status: StatusCode, code: &str, message: &str) -> Response {
+    dto(
+        shared,
+        status,
+        code,
+        message.into(),
+        serde_json::Value::Null,
+    )
+}
+
+/// A success envelope: HTTP 200, `code: "OK"`, `message: null`.
+fn ok(shared: &Shared, body: serde_json::Value) -> Response {
+    dto(shared, StatusCode::OK, "OK", serde_json::Value::Null, body)
 }
 
 async fn issue_token(
@@ -396,26 +520,9 @@ async fn issue_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.auth_requests.fetch_add(1, Ordering::Relaxed);
-    record(&shared, &method, &uri, &headers, &body);
-    let failure = lock(&shared.failures).pop_front();
-    match failure {
-        Some(Failure::Status(status)) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return envelope(&shared, status, "ERROR", "Injected failure");
-        }
-        Some(Failure::Garbage) => {
-            return (
-                StatusCode::OK,
-                "<html><body>garbage \u{1}\u{2}</body></html>",
-            )
-                .into_response();
-        }
-        Some(Failure::Refuse { code, message }) => {
-            return envelope(&shared, StatusCode::OK, &code, &message);
-        }
-        Some(Failure::Slow(delay)) => tokio::time::sleep(delay).await,
-        None => {}
+    let arrived = (&method, &uri, &headers, &body[..]);
+    if let Some(answer) = shared.arrive(Endpoint::Auth, arrived).await {
+        return answer;
     }
 
     let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body) else {
@@ -504,18 +611,7 @@ async fn issue_token(
     if let Some(ttl) = ttl {
         token_body["ttl"] = ttl.into();
     }
-    let answer = serde_json::json!({
-        "code": "OK",
-        "message": null,
-        "body": token_body,
-        "timestamp": format_timestamp(shared.now()),
-    });
-    (
-        StatusCode::OK,
-        [("content-type", "application/json")],
-        answer.to_string(),
-    )
-        .into_response()
+    ok(&shared, token_body)
 }
 
 /// Whether `sent` is within [`TIMESTAMP_WINDOW`] of `now`, either way.
@@ -548,8 +644,10 @@ async fn serve_resource(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.resource_requests.fetch_add(1, Ordering::Relaxed);
-    record(&shared, &method, &uri, &headers, &body);
+    let arrived = (&method, &uri, &headers, &body[..]);
+    if let Some(answer) = shared.arrive(Endpoint::Api, arrived).await {
+        return answer;
+    }
     let token = headers.get("public-token").and_then(|v| v.to_str().ok());
     let key_id = token.and_then(|token| {
         let tokens = lock(&shared.tokens);
@@ -573,18 +671,10 @@ async fn serve_resource(
             "This user does not have rights to this method",
         );
     }
-    let answer = serde_json::json!({
-        "code": "OK",
-        "message": null,
-        "body": { "path": uri.path(), "keyId": key_id },
-        "timestamp": format_timestamp(shared.now()),
-    });
-    (
-        StatusCode::OK,
-        [("content-type", "application/json")],
-        answer.to_string(),
+    ok(
+        &shared,
+        serde_json::json!({ "path": uri.path(), "keyId": key_id }),
     )
-        .into_response()
 }
 
 #[cfg(test)]
@@ -609,48 +699,4 @@ mod tests {
         assert!(a.starts_with("eyJ"));
         assert_ne!(a, new_token());
     }
-}
-
-/// `?count=N&status=S` of `POST /_emulator/fail-auth`.
-#[derive(serde::Deserialize)]
-struct FailAuth {
-    count: Option<usize>,
-    status: Option<u16>,
-}
-
-async fn control_revoke(State(shared): State<Arc<Shared>>) -> StatusCode {
-    for token in lock(&shared.tokens).values_mut() {
-        token.revoked = true;
-    }
-    StatusCode::NO_CONTENT
-}
-
-async fn control_expire(State(shared): State<Arc<Shared>>) -> StatusCode {
-    let now = shared.now();
-    for token in lock(&shared.tokens).values_mut() {
-        token.expires_at = now;
-    }
-    StatusCode::NO_CONTENT
-}
-
-async fn control_fail_auth(
-    State(shared): State<Arc<Shared>>,
-    axum::extract::Query(query): axum::extract::Query<FailAuth>,
-) -> StatusCode {
-    let status = query.status.unwrap_or(503);
-    let mut failures = lock(&shared.failures);
-    for _ in 0..query.count.unwrap_or(1) {
-        failures.push_back(Failure::Status(status));
-    }
-    StatusCode::NO_CONTENT
-}
-
-async fn control_counters(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(serde_json::json!({
-        "authentications": shared.auth_requests.load(Ordering::Relaxed),
-        "tokens_issued": shared.tokens_issued.load(Ordering::Relaxed),
-        "api_calls": shared.resource_requests.load(Ordering::Relaxed),
-        "api_rejections": shared.resource_rejections.load(Ordering::Relaxed),
-    }))
-    .into_response()
 }

@@ -3,25 +3,23 @@
 //! answers are refused without being read whole; JSON of the wrong shape never puts the token it
 //! carries into an error; a failed refresh never replaces the stored credential; `Public-Token`
 //! never reaches another origin; the token endpoint follows no redirect. (503, garbage, a slow
-//! answer, a refused connection and non-OK codes are in `token_endpoint.rs`.)
+//! answer, a refused connection and non-OK codes are in `emulator.rs`.)
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::store::FileStore;
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::faults::{
     SERVER_TOKEN, SHORT_TIMEOUT, assert_answers_classified, assert_classified,
-    assert_client_keeps_credentials_home, assert_oversized_refused,
-    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient,
-    hostile_answers, impatient, stored_token, transport_faults,
+    assert_client_keeps_credentials_home, assert_failed_refresh_keeps_stored,
+    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
+    assert_transport_faults_are_transient, hostile_answers, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
-use auth_core::{
-    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
-    SecretString,
-};
-use rustore_auth::testkit::{Emulator, Failure, TEST_KEY_ID, TEST_PRIVATE_KEY};
-use rustore_auth::{RustoreConfig, RustoreSource};
+use auth_core::{AuthClient, AuthError, SecretString};
+use rustore_auth::testkit::{Emulator, Endpoint, ProviderFailure, TEST_KEY_ID, TEST_PRIVATE_KEY};
+use rustore_auth::{PROVIDER, RustoreConfig, RustoreSource};
 
 fn config_at(base_url: &str) -> RustoreConfig {
     RustoreConfig::builder()
@@ -53,6 +51,17 @@ async fn token_errors(url: String) -> Vec<AuthError> {
     ]
 }
 
+/// A client over a source at `base_url` whose HTTP client has the configuration's settings (the
+/// short timeout).
+fn client_at(base_url: &str) -> AuthClient {
+    let config = config_at(base_url);
+    let http = config.http_settings().build_client(PROVIDER).unwrap();
+    AuthClient::with_http_client(
+        RustoreSource::new(config).into_cache_builder().build(),
+        http,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_at_the_token_endpoint_are_transient_transport_errors() {
     assert_transport_faults_are_transient(token_errors, &[key_piece()]).await;
@@ -62,7 +71,7 @@ async fn broken_connections_at_the_token_endpoint_are_transient_transport_errors
 async fn odd_statuses_and_bodies_at_the_token_endpoint_are_classified() {
     let emulator = Emulator::start().await;
     let source = RustoreSource::new(config_at(&emulator.base_url()));
-    emulator.fail_next_auth(Failure::Status(500));
+    emulator.inject(Endpoint::Auth, Failure::Status(500));
     let error = source.request_token().await.unwrap_err();
     assert!(
         matches!(error, AuthError::Server { status: 500, .. }),
@@ -116,53 +125,30 @@ async fn a_failed_refresh_never_replaces_the_stored_credential() {
     let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().unwrap();
     let store = Arc::new(FileStore::new(folder.path()));
-    let source = Arc::new(RustoreSource::new(config_at(&emulator.base_url())));
-    let identity = source.identity().clone();
-    let cache = CredentialCache::builder(source)
-        .policy(impatient(RefreshPolicy::default()))
-        .store(store.clone())
-        .build();
-    let first = cache.get().await.unwrap();
-
-    emulator.fail_next_auth(Failure::Status(503));
-    cache.mark_stale();
-    assert!(cache.get().await.unwrap().same_token(&first));
-    cache.settle().await;
-    assert_eq!(emulator.auth_requests(), 2);
-    assert_eq!(
-        stored_token(&*store, &identity).await,
-        first.token().expose_secret()
-    );
-
-    for (failure, transient) in [
-        (Failure::Status(500), true),
+    let failures = [
         (Failure::Status(503), true),
+        (Failure::Status(500), true),
         (Failure::Slow(Duration::from_secs(5)), true),
         (Failure::Garbage, false),
         (
-            Failure::Refuse {
+            Failure::Provider(ProviderFailure::Refuse {
                 code: "ERROR".into(),
                 message: "Key not found".into(),
-            },
+            }),
             false,
         ),
-    ] {
-        emulator.fail_next_auth(failure.clone());
-        cache.invalidate(first.generation());
-        let error = cache.get().await.unwrap_err();
-        check(&error, transient, &format!("{failure:?}"));
-        assert_eq!(
-            stored_token(&*store, &identity).await,
-            first.token().expose_secret(),
-            "{failure:?} replaced the stored credential"
-        );
-    }
+    ];
+    let next = assert_failed_refresh_keeps_stored(
+        || RustoreSource::new(config_at(&emulator.base_url())),
+        store,
+        |failure| emulator.inject(Endpoint::Auth, failure),
+        &failures,
+        &[key_piece()],
+    )
+    .await;
+    // The first token, the failed background refresh, then one request per failure.
+    assert_eq!(emulator.auth_requests(), 2 + failures.len() as u64);
 
-    let next = CredentialCache::builder(Arc::new(RustoreSource::new(config_at(
-        &emulator.base_url(),
-    ))))
-    .store(store.clone())
-    .build();
     let client = AuthClient::new(next).unwrap();
     assert_eq!(
         client.get(emulator.resource_url()).await.unwrap().status(),
@@ -175,9 +161,7 @@ async fn a_failed_refresh_never_replaces_the_stored_credential() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
     let emulator = Emulator::start().await;
-    let client = RustoreSource::new(config_at(&emulator.base_url()))
-        .into_client()
-        .unwrap();
+    let client = client_at(&emulator.base_url());
     let first = client.cache().get().await.unwrap();
     for (case, misbehaviour) in transport_faults() {
         let server = HostileServer::start(misbehaviour);
@@ -189,7 +173,7 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
             .await
         {
             Err(error) => error,
-            Ok(response) => auth_core::provider::read_body_limited("rustore", response, 1024)
+            Ok(response) => auth_core::provider::read_body_limited(PROVIDER, response, 1024)
                 .await
                 .unwrap_err(),
         };
@@ -211,7 +195,7 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
         .await
         .unwrap();
     let error =
-        auth_core::provider::read_body_limited("rustore", response, auth_core::provider::MAX_BODY)
+        auth_core::provider::read_body_limited(PROVIDER, response, auth_core::provider::MAX_BODY)
             .await
             .unwrap_err();
     assert!(matches!(error, AuthError::Protocol { .. }), "{error:?}");
@@ -225,9 +209,7 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_token_never_follows_a_redirect_to_another_origin() {
     let emulator = Emulator::start().await;
-    let client = RustoreSource::new(config_at(&emulator.base_url()))
-        .into_client()
-        .unwrap();
+    let client = client_at(&emulator.base_url());
     assert_client_keeps_credentials_home(&client, "public-token").await;
 }
 

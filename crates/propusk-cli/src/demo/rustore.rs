@@ -3,8 +3,9 @@
 //! that is final.
 
 use auth_core::{AuthClient, AuthError, ExposeSecret as _, SecretString};
+use rustore_auth::protocol::PUBLIC_TOKEN_HEADER;
 use rustore_auth::testkit::{Emulator, TEST_KEY_ID, TEST_PRIVATE_KEY};
-use rustore_auth::{PUBLIC_TOKEN_HEADER, RustoreConfig, RustoreSource};
+use rustore_auth::{RustoreConfig, RustoreSource};
 
 use super::{Report, cached_reuse, ensure, fetch};
 use crate::common::CliError;
