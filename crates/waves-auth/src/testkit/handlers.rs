@@ -11,41 +11,21 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::signer::{Invalid, signer};
-use super::{EmulatorState, Endpoint, Failure, NodeAuth, lock};
+use super::{EmulatorState, Endpoint, NodeAuth, Withdrawal, lock};
+use auth_core::testkit::emulator::{Failure, Injected};
 use crate::hash::{api_key_hash, api_key_matches};
 use crate::protocol::LoginField;
 use crate::testkit::DEMO_SERVICE_TOKEN;
 
 type AppState = State<Arc<EmulatorState>>;
 
+/// The injected failure's answer, if there is one to give instead of the endpoint's.
 async fn apply_failure(failure: Option<Failure>) -> Option<Response> {
-    match failure? {
-        Failure::Status(code) => Some(
-            (
-                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                "injected failure",
-            )
-                .into_response(),
-        ),
-        Failure::Slow(delay) => {
-            tokio::time::sleep(delay).await;
-            None
-        }
-        Failure::Garbage => {
-            Some((StatusCode::OK, "<<not a token pair, not json>> \u{1}").into_response())
-        }
-        Failure::Html => Some(
-            (
-                StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-                .into_response(),
-        ),
-        Failure::Huge => Some((StatusCode::OK, "A".repeat(2 * 1024 * 1024)).into_response()),
-        Failure::RedirectTo(location) => {
-            Some((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
-        }
+    let status_answer = |status: StatusCode| (status, "injected failure").into_response();
+    match failure?.answer(status_answer).await {
+        Injected::Normal => None,
+        Injected::Answer(response) => Some(response),
+        Injected::Provider(never) => match never {},
     }
 }
 
@@ -182,7 +162,7 @@ pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: B
         Ok(body) => body,
         Err((status, text)) => return message(status, text),
     };
-    let field = *lock(&state.register_field);
+    let field = state.register_field;
     let other = match field {
         LoginField::Login => LoginField::Username,
         LoginField::Username => LoginField::Login,
@@ -245,6 +225,14 @@ pub(super) async fn node_status(State(state): AppState, headers: HeaderMap) -> R
     .into_response()
 }
 
+fn expired() -> Response {
+    node_error(
+        StatusCode::UNAUTHORIZED,
+        619,
+        "Authorization error. Token expired",
+    )
+}
+
 fn check_api_key(headers: &HeaderMap, hash: &str) -> Option<Response> {
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     match key {
@@ -294,8 +282,10 @@ fn check_bearer(state: &EmulatorState, headers: &HeaderMap) -> Option<Response> 
     let Some(exp) = claims.get("exp").and_then(Value::as_i64) else {
         return invalid();
     };
-    if let Some(refusal) = super::control::refusal(state, &claims) {
-        return Some(refusal);
+    match state.refusal(&claims) {
+        Some(Withdrawal::Revoked) => return invalid(),
+        Some(Withdrawal::Expired) => return Some(expired()),
+        None => {}
     }
     // Valid while now_ms <= exp * 1000.
     let now_ms = std::time::SystemTime::now()
@@ -303,17 +293,13 @@ fn check_bearer(state: &EmulatorState, headers: &HeaderMap) -> Option<Response> 
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     if now_ms > exp.saturating_mul(1000) {
-        return Some(node_error(
-            StatusCode::UNAUTHORIZED,
-            619,
-            "Authorization error. Token expired",
-        ));
+        return Some(expired());
     }
-    if let Some(role) = lock(&state.required_role).clone() {
+    if let Some(role) = &state.required_role {
         let has_role = claims
             .get("roles")
             .and_then(Value::as_array)
-            .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(role.as_str())));
+            .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(role)));
         if !has_role {
             return Some(node_error(
                 StatusCode::FORBIDDEN,
