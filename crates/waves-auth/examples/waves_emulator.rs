@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use auth_core::store::FileStore;
 use auth_core::{AuthClient, AuthError, SecretString};
-use waves_auth::testkit::{DEMO_API_KEY, NodeAuth, Emulator};
+use waves_auth::testkit::{DEMO_API_KEY, Emulator, NodeAuth};
 use waves_auth::{WavesConfig, WavesSource, api_key_hash};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

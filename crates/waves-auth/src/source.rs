@@ -435,8 +435,14 @@ mod tests {
         // 50 s before expiry: inside the default 60-70 s margin, outside Waves' 30-35 s.
         tokio::time::advance(lifetime - Duration::from_secs(50)).await;
         settle_timers().await;
-        assert!(cache.fresh().is_some(), "refreshing earlier than 35 s ahead");
-        assert!(default_policy.fresh().is_none(), "the default margin is 60 s");
+        assert!(
+            cache.fresh().is_some(),
+            "refreshing earlier than 35 s ahead"
+        );
+        assert!(
+            default_policy.fresh().is_none(),
+            "the default margin is 60 s"
+        );
 
         // 29 s before expiry: inside Waves' margin.
         tokio::time::advance(Duration::from_secs(21)).await;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use auth_core::HttpSettings;
-use auth_core::{AuthError, CredentialSource, SecretString};
 use auth_core::testkit::emulator::Failure;
+use auth_core::{AuthError, CredentialSource, SecretString};
 use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Emulator, Endpoint};
 use waves_auth::{DEFAULT_TOKEN_LIFETIME, NodeErrorCode, WavesConfig, WavesSource};
 
@@ -47,7 +47,8 @@ async fn a_wrong_service_token_is_a_rejection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_role_goes_back_to_the_caller_as_is() {
-    let emulator = Emulator::builder().required_role("admin").start().await;
+    let emulator = Emulator::start().await;
+    emulator.require_role(Some("admin"));
     let client = WavesSource::new(emulator.config()).into_client().unwrap();
     let response = client.get(emulator.node_url()).await.unwrap();
     assert_eq!(response.status(), 403);

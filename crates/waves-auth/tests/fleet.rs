@@ -110,10 +110,10 @@ async fn with_redis_down_oauth_refuses_and_an_api_key_is_served() {
 
     let key = waves_auth::WavesConfig::builder()
         .api_key(secrecy::SecretString::from(
-        waves_auth::testkit::DEMO_API_KEY,
-    ))
-    .build()
-    .unwrap();
+            waves_auth::testkit::DEMO_API_KEY,
+        ))
+        .build()
+        .unwrap();
     let api_key = WavesSource::new(key)
         .into_cache_builder()
         .store(down())

@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::store::{CredentialStore, FileStore};
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::faults::{
     SERVER_TOKEN, assert_answers_classified, assert_classified,
     assert_client_keeps_credentials_home, assert_failed_refresh_keeps_stored,
     assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
     assert_transport_faults_are_transient, hostile_answers, short_timeout, transport_faults,
 };
-use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::{HostileServer, Misbehaviour};
 use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, SecretString};
 use waves_auth::testkit::{

@@ -1,8 +1,8 @@
 //! Registering a user: `POST /v1/user`, 201.
 
 use auth_core::HttpSettings;
-use auth_core::{AuthError, CredentialSource, SecretString};
 use auth_core::testkit::emulator::Failure;
+use auth_core::{AuthError, CredentialSource, SecretString};
 use waves_auth::protocol::LoginField;
 use waves_auth::testkit::{DEMO_LOGIN, Emulator, Endpoint};
 use waves_auth::{Locale, Registration, UserKind, WavesConfig, WavesSource};

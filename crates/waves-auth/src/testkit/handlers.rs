@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 
 use super::signer::{Invalid, signer};
 use super::{EmulatorState, Endpoint, NodeAuth, Withdrawal, lock};
-use auth_core::testkit::emulator::{Failure, Injected};
 use crate::hash::{api_key_hash, api_key_matches};
 use crate::protocol::LoginField;
 use crate::testkit::DEMO_SERVICE_TOKEN;
+use auth_core::testkit::emulator::{Failure, Injected};
 
 type AppState = State<Arc<EmulatorState>>;
 
@@ -295,11 +295,11 @@ fn check_bearer(state: &EmulatorState, headers: &HeaderMap) -> Option<Response> 
     if now_ms > exp.saturating_mul(1000) {
         return Some(expired());
     }
-    if let Some(role) = &state.required_role {
+    if let Some(role) = lock(&state.required_role).clone() {
         let has_role = claims
             .get("roles")
             .and_then(Value::as_array)
-            .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(role)));
+            .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(role.as_str())));
         if !has_role {
             return Some(node_error(
                 StatusCode::FORBIDDEN,

@@ -121,7 +121,7 @@ struct RefreshBook {
 struct EmulatorState {
     users: Mutex<HashMap<String, String>>,
     roles: Mutex<Vec<String>>,
-    required_role: Option<String>,
+    required_role: Mutex<Option<String>>,
     node_auth: Mutex<NodeAuth>,
     register_field: LoginField,
     access_lifetime: AtomicI64,
@@ -172,8 +172,8 @@ impl std::fmt::Debug for Emulator {
 }
 
 /// How the emulated deployment is set up before it starts: [`Emulator::builder`], then
-/// [`start`](Self::start) or [`start_on`](Self::start_on). What changes while it runs (token
-/// lifetime, roles, the node's mode, users) has setters on [`Emulator`].
+/// [`start`](Self::start) or [`start_on`](Self::start_on). What may change while it runs
+/// (token lifetime, roles, a required role, the node's mode, users) has setters on [`Emulator`].
 ///
 /// # Example
 ///
@@ -183,16 +183,16 @@ impl std::fmt::Debug for Emulator {
 /// use waves_auth::WavesSource;
 /// use waves_auth::testkit::Emulator;
 ///
-/// let emulator = Emulator::builder().required_role("admin").start().await;
+/// // Tokens without `exp`: the source assumes a short lifetime.
+/// let emulator = Emulator::builder().include_exp(false).start().await;
 /// let client = WavesSource::new(emulator.config()).into_client().unwrap();
-/// let answer = client.get(emulator.node_url()).await.unwrap();
-/// assert_eq!(answer.status(), 403, "the demo user has role `user` only");
+/// let credential = client.cache().get().await.unwrap();
+/// assert!(credential.remaining() <= waves_auth::DEFAULT_TOKEN_LIFETIME);
 /// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
     include_exp: bool,
-    required_role: Option<String>,
     register_field: LoginField,
 }
 
@@ -200,7 +200,6 @@ impl Default for EmulatorBuilder {
     fn default() -> Self {
         Self {
             include_exp: true,
-            required_role: None,
             register_field: LoginField::Login,
         }
     }
@@ -210,12 +209,6 @@ impl EmulatorBuilder {
     /// Whether issued access tokens carry `exp`. Default true; a node refuses tokens without it.
     pub fn include_exp(mut self, include: bool) -> Self {
         self.include_exp = include;
-        self
-    }
-
-    /// A role the node route requires (403 error 621 without it). Default none.
-    pub fn required_role(mut self, role: impl Into<String>) -> Self {
-        self.required_role = Some(role.into());
         self
     }
 
@@ -244,7 +237,7 @@ impl EmulatorBuilder {
                 DEMO_PASSWORD.to_owned(),
             )])),
             roles: Mutex::new(vec!["user".to_owned()]),
-            required_role: self.required_role,
+            required_role: Mutex::new(None),
             node_auth: Mutex::new(NodeAuth::OAuth2),
             register_field: self.register_field,
             access_lifetime: AtomicI64::new(DEFAULT_ACCESS_LIFETIME_SECS),
@@ -354,6 +347,11 @@ impl Emulator {
     /// How the node route is guarded. Default [`NodeAuth::OAuth2`].
     pub fn set_node_auth(&self, auth: NodeAuth) {
         *lock(&self.state.node_auth) = auth;
+    }
+
+    /// A role the node route requires from now on (403 error 621 without it). Default none.
+    pub fn require_role(&self, role: Option<&str>) {
+        *lock(&self.state.required_role) = role.map(str::to_owned);
     }
 
     /// Makes every live refresh token unknown (a refresh with one is refused with 401, not
