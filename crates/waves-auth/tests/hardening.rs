@@ -25,6 +25,9 @@ use waves_auth::testkit::{
 };
 use waves_auth::{REFRESH_TOKEN_EXTRA, WavesConfig, WavesSource};
 
+/// The secrets no error may show.
+const SECRETS: &[&str] = &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY];
+
 fn password_at(auth_url: &str) -> WavesSource {
     WavesSource::new(
         WavesConfig::builder()
@@ -71,12 +74,7 @@ async fn all_grants(auth_url: &str) -> Vec<(&'static str, AuthError)> {
 
 /// The error is of the expected transience and shows no secret.
 fn check(error: &AuthError, transient: bool, case: &str) {
-    assert_classified(
-        error,
-        transient,
-        case,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    );
+    assert_classified(error, transient, case, SECRETS);
 }
 
 /// Each grant's error, for the checks that want errors alone.
@@ -90,11 +88,7 @@ async fn grant_errors(auth_url: String) -> Vec<AuthError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_at_every_token_endpoint_are_transient_transport_errors() {
-    assert_transport_faults_are_transient(
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_transport_faults_are_transient(grant_errors, SECRETS).await;
 
     // The emulator's slow answers, against the short limit.
     let emulator = Emulator::start().await;
@@ -129,12 +123,7 @@ async fn odd_statuses_and_bodies_at_every_token_endpoint_are_classified() {
         Misbehaviour::answer(404, "text/plain", "no such path"),
         false,
     ));
-    assert_answers_classified(
-        cases,
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_answers_classified(cases, grant_errors, SECRETS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,11 +155,7 @@ async fn token_pairs_with_missing_or_wrong_typed_fields_are_refused_without_quot
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_answers_are_refused_without_being_read_whole() {
-    assert_oversized_refused(
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_oversized_refused(grant_errors, SECRETS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,7 +187,7 @@ async fn a_failed_refresh_never_replaces_the_stored_credential_or_its_refresh_to
             (Failure::Huge, false),
             (Failure::Status(401), false),
         ],
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
+        SECRETS,
     )
     .await;
     assert_eq!(emulator.refreshes(), 1, "the refresh token was sent once");
@@ -290,9 +275,5 @@ async fn bearer_and_api_key_never_follow_a_redirect_to_another_origin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_endpoints_follow_no_redirect() {
-    assert_token_endpoints_follow_no_redirect(
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_token_endpoints_follow_no_redirect(grant_errors, SECRETS).await;
 }

@@ -1,7 +1,7 @@
 //! The emulator's endpoints.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -58,6 +58,28 @@ fn json_body(
     }
 }
 
+/// [`json_body`], its refusal answered as the service does.
+fn json_request(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Map<String, Value>, Response> {
+    json_body(headers, body).map_err(|(status, text)| message(status, text))
+}
+
+/// A request's arrival at `endpoint`: counted in `counter`, recorded, and answered with the
+/// failure injected for it, if any.
+async fn arrive(
+    state: &EmulatorState,
+    counter: &AtomicUsize,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    counter.fetch_add(1, Ordering::SeqCst);
+    let (method, path) = endpoint.route();
+    state.record(method, path, headers);
+    apply_failure(state.take_failure(endpoint)).await
+}
+
 fn text<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> Option<&'a str> {
     body.get(field).and_then(Value::as_str)
 }
@@ -67,14 +89,12 @@ pub(super) async fn status() -> Response {
 }
 
 pub(super) async fn login(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    state.logins.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/auth/login", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Login)).await {
+    if let Some(response) = arrive(&state, &state.logins, Endpoint::Login, &headers).await {
         return response;
     }
-    let body = match json_body(&headers, &body) {
+    let body = match json_request(&headers, &body) {
         Ok(body) => body,
-        Err((status, text)) => return message(status, text),
+        Err(refusal) => return refusal,
     };
     let (Some(username), Some(password)) = (text(&body, "username"), text(&body, "password"))
     else {
@@ -97,15 +117,13 @@ pub(super) async fn service_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.service_grants.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/auth/token", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Token)).await {
+    if let Some(response) = arrive(&state, &state.service_grants, Endpoint::Token, &headers).await {
         return response;
     }
     if !body.is_empty()
-        && let Err((status, text)) = json_body(&headers, &body)
+        && let Err(refusal) = json_request(&headers, &body)
     {
-        return message(status, text);
+        return refusal;
     }
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -118,14 +136,12 @@ pub(super) async fn service_token(
 }
 
 pub(super) async fn refresh(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    state.refreshes.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/auth/refresh", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Refresh)).await {
+    if let Some(response) = arrive(&state, &state.refreshes, Endpoint::Refresh, &headers).await {
         return response;
     }
-    let body = match json_body(&headers, &body) {
+    let body = match json_request(&headers, &body) {
         Ok(body) => body,
-        Err((status, text)) => return message(status, text),
+        Err(refusal) => return refusal,
     };
     let Some(token) = text(&body, "token") else {
         return message(StatusCode::BAD_REQUEST, "token is required");
@@ -153,14 +169,13 @@ pub(super) async fn refresh(State(state): AppState, headers: HeaderMap, body: By
 }
 
 pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    state.registrations.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/user", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Register)).await {
+    if let Some(response) = arrive(&state, &state.registrations, Endpoint::Register, &headers).await
+    {
         return response;
     }
-    let body = match json_body(&headers, &body) {
+    let body = match json_request(&headers, &body) {
         Ok(body) => body,
-        Err((status, text)) => return message(status, text),
+        Err(refusal) => return refusal,
     };
     let field = state.register_field;
     let other = match field {
@@ -202,9 +217,7 @@ pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: B
 }
 
 pub(super) async fn node_status(State(state): AppState, headers: HeaderMap) -> Response {
-    state.node_requests.fetch_add(1, Ordering::SeqCst);
-    state.record("GET", "/node/status", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Node)).await {
+    if let Some(response) = arrive(&state, &state.node_requests, Endpoint::Node, &headers).await {
         return response;
     }
     let auth = lock(&state.node_auth).clone();

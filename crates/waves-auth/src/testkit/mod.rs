@@ -60,7 +60,7 @@ use axum::routing::{get, post};
 use secrecy::SecretString;
 
 use crate::config::{WavesConfig, WavesConfigBuilder};
-use crate::protocol::LoginField;
+use crate::protocol::{self, LoginField};
 
 /// The demo user's login.
 pub const DEMO_LOGIN: &str = "user@example.com";
@@ -86,6 +86,19 @@ pub enum Endpoint {
     Register,
     /// The node's `GET /node/status`.
     Node,
+}
+
+impl Endpoint {
+    /// The method and path it answers.
+    fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Login => ("POST", protocol::LOGIN_PATH),
+            Self::Token => ("POST", protocol::TOKEN_PATH),
+            Self::Refresh => ("POST", protocol::REFRESH_PATH),
+            Self::Register => ("POST", protocol::REGISTER_PATH),
+            Self::Node => ("GET", "/node/status"),
+        }
+    }
 }
 
 /// How the emulated node guards `GET /node/status`.
