@@ -58,14 +58,6 @@ fn json_body(
     }
 }
 
-/// [`json_body`], its refusal answered as the service does.
-fn json_request(
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<serde_json::Map<String, Value>, Response> {
-    json_body(headers, body).map_err(|(status, text)| message(status, text))
-}
-
 /// A request's arrival at `endpoint`: counted in `counter`, recorded, and answered with the
 /// failure injected for it, if any.
 async fn arrive(
@@ -92,9 +84,9 @@ pub(super) async fn login(State(state): AppState, headers: HeaderMap, body: Byte
     if let Some(response) = arrive(&state, &state.logins, Endpoint::Login, &headers).await {
         return response;
     }
-    let body = match json_request(&headers, &body) {
+    let body = match json_body(&headers, &body) {
         Ok(body) => body,
-        Err(refusal) => return refusal,
+        Err((status, text)) => return message(status, text),
     };
     let (Some(username), Some(password)) = (text(&body, "username"), text(&body, "password"))
     else {
@@ -121,9 +113,9 @@ pub(super) async fn service_token(
         return response;
     }
     if !body.is_empty()
-        && let Err(refusal) = json_request(&headers, &body)
+        && let Err((status, text)) = json_body(&headers, &body)
     {
-        return refusal;
+        return message(status, text);
     }
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -139,9 +131,9 @@ pub(super) async fn refresh(State(state): AppState, headers: HeaderMap, body: By
     if let Some(response) = arrive(&state, &state.refreshes, Endpoint::Refresh, &headers).await {
         return response;
     }
-    let body = match json_request(&headers, &body) {
+    let body = match json_body(&headers, &body) {
         Ok(body) => body,
-        Err(refusal) => return refusal,
+        Err((status, text)) => return message(status, text),
     };
     let Some(token) = text(&body, "token") else {
         return message(StatusCode::BAD_REQUEST, "token is required");
@@ -173,9 +165,9 @@ pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: B
     {
         return response;
     }
-    let body = match json_request(&headers, &body) {
+    let body = match json_body(&headers, &body) {
         Ok(body) => body,
-        Err(refusal) => return refusal,
+        Err((status, text)) => return message(status, text),
     };
     let field = state.register_field;
     let other = match field {
