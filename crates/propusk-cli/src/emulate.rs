@@ -88,8 +88,8 @@ pub async fn run(args: EmulateArgs) -> Result<(), CliError> {
             (settings, Box::new(emulator))
         }
         Provider::Waves => {
-            use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, WavesEmulator};
-            let emulator = WavesEmulator::start_on(listener);
+            use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Emulator};
+            let emulator = Emulator::builder().start_on(listener);
             let url = emulator.base_url();
             let settings = json!({
                 "provider": "waves",

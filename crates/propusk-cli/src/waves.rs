@@ -73,7 +73,7 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
     let nodes = parse_origins(&args.node_urls, "--node-url")?;
     let cache = if let Some(key) = secret_from_env("WAVES_API_KEY") {
         // Nothing to cache: the key is the credential, and writing it to disk adds only risk.
-        let config = WavesConfig::api_key(key)?;
+        let config = WavesConfig::builder().api_key(key).build()?;
         CredentialCache::new(WavesSource::new(config))
     } else {
         let auth_url = required(args.auth_url, "--auth-url", "WAVES_AUTH_URL")?;

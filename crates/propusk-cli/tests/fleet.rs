@@ -298,7 +298,7 @@ async fn with_redis_down_kontur_acquires_without_the_lock_and_waves_and_alliance
     assert_eq!(emulator.authentications(), 1);
     no_canary(&output, "kontur, Redis down");
 
-    let waves = waves_auth::testkit::WavesEmulator::start().await;
+    let waves = waves_auth::testkit::Emulator::start().await;
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
     command
         .args(["waves", "token"])

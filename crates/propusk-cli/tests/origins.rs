@@ -123,8 +123,8 @@ async fn alliance_get_sends_the_credential_only_to_its_origin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waves_get_sends_the_credential_only_to_its_origin_and_named_nodes() {
-    use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, WavesEmulator};
-    let emulator = WavesEmulator::start().await;
+    use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Emulator};
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     assert_only_allowed("waves oauth", "authorization", |args| {
         let mut command = propusk("waves", cache.path(), args);

@@ -15,7 +15,7 @@ enum Emulator {
     Kontur(kontur_auth::testkit::KonturEmulator),
     Rustore(rustore_auth::testkit::Emulator),
     Alliance(alliance_auth::testkit::Emulator),
-    Waves(waves_auth::testkit::WavesEmulator),
+    Waves(waves_auth::testkit::Emulator),
     Evotor(evotor_auth::testkit::FakeCloud, String),
 }
 
@@ -25,7 +25,7 @@ impl Emulator {
             "kontur" => Self::Kontur(kontur_auth::testkit::KonturEmulator::start().await),
             "rustore" => Self::Rustore(rustore_auth::testkit::Emulator::start().await),
             "alliance" => Self::Alliance(alliance_auth::testkit::Emulator::start().await),
-            "waves" => Self::Waves(waves_auth::testkit::WavesEmulator::start().await),
+            "waves" => Self::Waves(waves_auth::testkit::Emulator::start().await),
             "evotor" => {
                 let cloud = evotor_auth::testkit::FakeCloud::start(
                     "http://127.0.0.1:9",
@@ -157,7 +157,7 @@ impl Emulator {
                 ),
                 Self::Waves(e) => e.inject(
                     waves_auth::testkit::Endpoint::Node,
-                    waves_auth::testkit::Failure::Status(401),
+                    auth_core::testkit::emulator::Failure::Status(401),
                 ),
                 Self::Evotor(e, _) => e.fail_next(evotor_auth::testkit::Failure::Status(401)),
             }

@@ -30,7 +30,7 @@ use rustore_auth::testkit::{
 };
 use rustore_auth::{RustoreConfig, RustorePrivateKey, RustoreSource};
 use secrecy::SecretString;
-use waves_auth::testkit::{NodeAuth, WavesEmulator};
+use waves_auth::testkit::{Emulator as WavesEmulator, NodeAuth};
 use waves_auth::{WavesConfig, WavesSource, api_key_hash};
 
 mod common;
@@ -557,9 +557,14 @@ async fn waves(shown: &mut Exhibits, folder: &Path) {
     );
 
     emulator.set_node_auth(NodeAuth::ApiKey(api_key_hash(WAVES_API_KEY)));
-    let keyed = WavesSource::new(WavesConfig::api_key(SecretString::from(WAVES_API_KEY)).unwrap());
+    let keyed = WavesSource::new(
+        WavesConfig::builder()
+            .api_key(SecretString::from(WAVES_API_KEY))
+            .build()
+            .unwrap(),
+    );
     shown.debug("WavesSource (API key)", &keyed);
-    let client = AuthClient::new(keyed.into_cache()).unwrap();
+    let client = keyed.into_client().unwrap();
     assert_eq!(client.get(emulator.node_url()).await.unwrap().status(), 200);
     shown.debug(
         "a Waves API-key credential",

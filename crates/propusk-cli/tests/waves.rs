@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use waves_auth::api_key_hash;
-use waves_auth::testkit::{DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, NodeAuth, WavesEmulator};
+use waves_auth::testkit::{DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, Emulator, NodeAuth};
 
 mod common;
 use common::{run, text};
@@ -80,7 +80,7 @@ fn api_key_hash_reads_stdin_and_prints_the_nodes_hash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_and_header_print_the_access_token_and_a_second_run_reuses_it() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     let first = run(propusk(&emulator.base_url(), cache.path(), &["token"])).await;
     assert!(first.status.success(), "{}", text(&first.stderr));
@@ -109,7 +109,7 @@ async fn token_and_header_print_the_access_token_and_a_second_run_reuses_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_run_refreshes_with_the_refresh_token_the_last_run_stored() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     emulator.set_access_lifetime(-60); // every token is expired on arrival
     let mut tokens = Vec::new();
@@ -135,7 +135,7 @@ async fn each_run_refreshes_with_the_refresh_token_the_last_run_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_prints_the_body_and_maps_statuses_to_exit_codes() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     let url = emulator.node_url();
     let ok = run(propusk(&emulator.base_url(), cache.path(), &["get", &url])).await;
@@ -194,7 +194,7 @@ async fn get_prints_the_body_and_maps_statuses_to_exit_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_key_mode_sends_the_key_and_is_chosen_when_set() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     emulator.set_node_auth(NodeAuth::ApiKey(api_key_hash(DEMO_API_KEY)));
     let cache = tempfile::tempdir().unwrap();
 
@@ -239,7 +239,7 @@ async fn api_key_mode_sends_the_key_and_is_chosen_when_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
 
     let mut no_url = propusk(&emulator.base_url(), cache.path(), &["token"]);
@@ -292,7 +292,7 @@ async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_token_without_a_login_is_service_mode() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     let mut service = propusk(&emulator.base_url(), cache.path(), &["header"]);
     service

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use auth_core::store::FileStore;
 use auth_core::{AuthClient, AuthError, SecretString};
-use waves_auth::testkit::{DEMO_API_KEY, NodeAuth, WavesEmulator};
+use waves_auth::testkit::{DEMO_API_KEY, Emulator, NodeAuth};
 use waves_auth::{WavesConfig, WavesSource, api_key_hash};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), AuthError> {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().map_err(AuthError::store)?;
     println!("authorization service and node at {}", emulator.base_url());
 
@@ -45,8 +45,10 @@ async fn main() -> Result<(), AuthError> {
     let hash = api_key_hash(DEMO_API_KEY);
     println!("api-key-hash for the node's config: {hash}");
     emulator.set_node_auth(NodeAuth::ApiKey(hash));
-    let config = WavesConfig::api_key(SecretString::from(DEMO_API_KEY))?;
-    let node = AuthClient::new(WavesSource::new(config).into_cache())?;
+    let config = WavesConfig::builder()
+        .api_key(SecretString::from(DEMO_API_KEY))
+        .build()?;
+    let node = WavesSource::new(config).into_client()?;
     println!(
         "X-API-Key: GET /node/status -> {}",
         node.get(emulator.node_url()).await?.status()

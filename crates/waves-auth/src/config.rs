@@ -54,18 +54,13 @@ pub struct WavesConfig {
     pub(crate) auth_url: Option<Url>,
     pub(crate) account: String,
     pub(crate) default_token_lifetime: Duration,
-    pub(crate) http: HttpSettings,
+    pub(crate) http_settings: HttpSettings,
 }
 
 impl WavesConfig {
     /// A builder with nothing set.
     pub fn builder() -> WavesConfigBuilder {
         WavesConfigBuilder::default()
-    }
-
-    /// API-key mode with `key` (no other setting is needed).
-    pub fn api_key(key: SecretString) -> Result<Self, AuthError> {
-        Self::builder().api_key(key).build()
     }
 
     /// Which kind of credential this is.
@@ -77,7 +72,10 @@ impl WavesConfig {
         }
     }
 
-    /// The authorization service's base URL (without a trailing slash); `None` in API-key mode.
+    /// The authorization service's base URL (without a trailing slash); `None` in API-key mode,
+    /// where requests go to the nodes the caller names and no URL is part of the settings.
+    /// (This is the crate's base URL: there is no public production one, each deployment runs
+    /// its own authorization service.)
     pub fn auth_url(&self) -> Option<&Url> {
         self.auth_url.as_ref()
     }
@@ -101,8 +99,8 @@ impl WavesConfig {
     }
 
     /// The HTTP settings for the authorization service.
-    pub fn http(&self) -> &HttpSettings {
-        &self.http
+    pub fn http_settings(&self) -> &HttpSettings {
+        &self.http_settings
     }
 
     /// `{auth}{path}`, for a path like `/v1/auth/login`.
@@ -139,6 +137,38 @@ impl fmt::Debug for WavesConfig {
 /// [`service_token`](Self::service_token). The last two need [`auth_url`](Self::auth_url).
 ///
 /// Errors name the setting that is wrong, never its value.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::SecretString;
+/// use waves_auth::{WavesConfig, WavesMode};
+///
+/// // A user of the authorization service (OAuth):
+/// let config = WavesConfig::builder()
+///     .auth_url("https://we.example.com/authService")
+///     .login("user@example.com")
+///     .password(SecretString::from("hunter2"))
+///     .build()?;
+/// assert_eq!(config.mode(), WavesMode::Password);
+/// assert_eq!(config.auth_url().unwrap().as_str(), "https://we.example.com/authService");
+///
+/// // The node's API key (no authorization service):
+/// let config = WavesConfig::builder()
+///     .api_key(SecretString::from("ridethewaves!"))
+///     .build()?;
+/// assert_eq!(config.mode(), WavesMode::ApiKey);
+/// assert!(config.auth_url().is_none());
+///
+/// // Alternatives are refused, naming the settings, never their values:
+/// let error = WavesConfig::builder()
+///     .api_key(SecretString::from("ridethewaves!"))
+///     .service_token(SecretString::from("svc"))
+///     .build()
+///     .unwrap_err();
+/// assert!(error.to_string().contains("set only one of them"));
+/// # Ok::<(), auth_core::AuthError>(())
+/// ```
 #[derive(Default)]
 pub struct WavesConfigBuilder {
     auth_url: Option<String>,
@@ -148,7 +178,7 @@ pub struct WavesConfigBuilder {
     api_key: Option<SecretString>,
     account: Option<String>,
     default_token_lifetime: Option<Duration>,
-    http: HttpSettings,
+    http_settings: HttpSettings,
 }
 
 impl fmt::Debug for WavesConfigBuilder {
@@ -219,8 +249,8 @@ impl WavesConfigBuilder {
 
     /// Timeouts and extra root certificates for the authorization service. Default
     /// [`HttpSettings::default`] (10 s connect, 30 s total, no redirects).
-    pub fn http_settings(mut self, http: HttpSettings) -> Self {
-        self.http = http;
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http_settings = settings;
         self
     }
 
@@ -269,7 +299,7 @@ impl WavesConfigBuilder {
                 auth_url: None,
                 account,
                 default_token_lifetime,
-                http: self.http,
+                http_settings: self.http_settings,
             });
         }
 
@@ -297,7 +327,7 @@ impl WavesConfigBuilder {
             auth_url: Some(auth_url),
             account,
             default_token_lifetime,
-            http: self.http,
+            http_settings: self.http_settings,
         })
     }
 }
@@ -371,7 +401,10 @@ mod tests {
         );
         assert_eq!(config.default_token_lifetime(), DEFAULT_TOKEN_LIFETIME);
 
-        let config = WavesConfig::api_key(secret("ridethewaves!")).unwrap();
+        let config = WavesConfig::builder()
+            .api_key(secret("ridethewaves!"))
+            .build()
+            .unwrap();
         assert_eq!(config.mode(), WavesMode::ApiKey);
         assert!(config.auth_url().is_none());
 
@@ -475,7 +508,10 @@ mod tests {
         assert!(!format!("{builder:?}").contains("hunter2-secret"));
         let config = builder.build().unwrap();
         assert!(!format!("{config:?}").contains("hunter2-secret"));
-        let config = WavesConfig::api_key(secret("key-secret")).unwrap();
+        let config = WavesConfig::builder()
+            .api_key(secret("key-secret"))
+            .build()
+            .unwrap();
         assert!(!format!("{config:?}").contains("key-secret"));
         let builder = WavesConfig::builder()
             .auth_url("https://a.example.com")

@@ -35,9 +35,9 @@ impl Locale {
     }
 }
 
-/// What kind of user registers (`source`).
+/// What kind of user registers (the wire field `source`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum UserSource {
+pub enum UserKind {
     /// `license`: the owner of a platform licence. The default.
     #[default]
     License,
@@ -47,7 +47,7 @@ pub enum UserSource {
     Other(String),
 }
 
-impl UserSource {
+impl UserKind {
     /// The wire value.
     pub fn as_str(&self) -> &str {
         match self {
@@ -61,14 +61,14 @@ impl UserSource {
 /// A user registration: `POST {auth}/v1/user` with
 /// `{"login","password","locale","source"}`; only HTTP 201 means the user was registered.
 ///
-/// Defaults: locale `en`, source `license`, the login sent as `login` (the documented field;
+/// Defaults: locale `en`, kind (`source`) `license`, the login sent as `login` (the documented field;
 /// [`LoginField::Username`] sends `username` instead, as WE's web client does — never both).
 #[derive(Clone)]
 pub struct Registration {
     login: String,
     password: SecretString,
     locale: Locale,
-    source: UserSource,
+    kind: UserKind,
     login_field: LoginField,
 }
 
@@ -78,7 +78,7 @@ impl fmt::Debug for Registration {
             .field("login", &self.login)
             .field("password", &"[REDACTED]")
             .field("locale", &self.locale)
-            .field("source", &self.source)
+            .field("kind", &self.kind)
             .field("login_field", &self.login_field)
             .finish()
     }
@@ -91,7 +91,7 @@ impl Registration {
             login: login.into(),
             password,
             locale: Locale::default(),
-            source: UserSource::default(),
+            kind: UserKind::default(),
             login_field: LoginField::default(),
         }
     }
@@ -102,9 +102,9 @@ impl Registration {
         self
     }
 
-    /// The kind of user. Default `license`.
-    pub fn source(mut self, source: UserSource) -> Self {
-        self.source = source;
+    /// The kind of user (sent as `source`). Default `license`.
+    pub fn kind(mut self, kind: UserKind) -> Self {
+        self.kind = kind;
         self
     }
 
@@ -135,7 +135,7 @@ impl Registration {
             login: &self.login,
             password: self.password.expose_secret(),
             locale: self.locale.as_str(),
-            source: self.source.as_str(),
+            source: self.kind.as_str(),
         })
         .map_err(|_| AuthError::config(PROVIDER, "the registration cannot be written as JSON"))?;
         let response = http
@@ -178,10 +178,10 @@ mod tests {
     fn wire_values_are_the_sheets() {
         assert_eq!(Locale::En.as_str(), "en");
         assert_eq!(Locale::Ru.as_str(), "ru");
-        assert_eq!(UserSource::License.as_str(), "license");
-        assert_eq!(UserSource::Voting.as_str(), "voting");
+        assert_eq!(UserKind::License.as_str(), "license");
+        assert_eq!(UserKind::Voting.as_str(), "voting");
         assert_eq!(
-            UserSource::Other("east-client".into()).as_str(),
+            UserKind::Other("east-client".into()).as_str(),
             "east-client"
         );
     }

@@ -3,14 +3,12 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use auth_core::provider::{LazyClient, read_body_limited};
-use auth_core::{
-    AuthError, CacheBuilder, Credential, CredentialCache, CredentialSource, Identity, RefreshPolicy,
-};
+use auth_core::{AuthError, Credential, CredentialSource, Identity, RefreshPolicy};
 use http::HeaderValue;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
@@ -33,16 +31,6 @@ pub(crate) const TOKEN_MAX_BYTES: usize = 64 * 1024;
 /// How many spent refresh tokens are remembered (as hashes) to refuse sending one twice.
 const SPENT_MEMORY: usize = 4096;
 
-/// The refresh timing the protocol sheet asks for: refresh 30 s before `exp` (plus up to 5 s of
-/// jitter so a fleet does not refresh at once); back off 1 s doubling to 60 s after failures.
-pub fn refresh_policy() -> RefreshPolicy {
-    RefreshPolicy {
-        margin: Duration::from_secs(30),
-        jitter: Duration::from_secs(5),
-        ..RefreshPolicy::default()
-    }
-}
-
 /// The Waves Enterprise credential source.
 ///
 /// - **API-key mode**: `X-API-Key: <key>`, a credential that never expires (it is re-made, with
@@ -59,6 +47,32 @@ pub fn refresh_policy() -> RefreshPolicy {
 ///   as the original grant.
 ///
 /// HTTP 401 (node codes 618, 619, 622) is a rejection; 403 (621, a missing role) is not.
+///
+/// # Example
+///
+/// Against the emulator (feature `testkit`); with a real deployment, the config names its
+/// authorization service instead.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), auth_core::AuthError> {
+/// use waves_auth::WavesSource;
+/// # let emulator = waves_auth::testkit::Emulator::start().await;
+/// # let config = emulator.config();
+/// # let node_url = emulator.node_url();
+///
+/// let client = WavesSource::new(config).into_client()?; // refreshes 30 s before `exp`
+/// let answer = client.get(&node_url).await?;
+/// assert_eq!(answer.status(), 200);
+///
+/// // The source, for what the client does not do (here a refresh by hand):
+/// let source = client.cache().source_as::<WavesSource>().expect("a Waves client");
+/// let credential = client.cache().get().await?;
+/// let refresh_token = credential.extra(waves_auth::REFRESH_TOKEN_EXTRA).expect("a pair");
+/// let next = source.refresh(refresh_token).await?;
+/// assert!(!next.same_token(&credential));
+/// # Ok(()) }
+/// ```
 pub struct WavesSource {
     config: WavesConfig,
     identity: Identity,
@@ -101,7 +115,7 @@ impl WavesSource {
             }
             _ => Identity::new(PROVIDER, ["api-key", config.account.as_str()]),
         };
-        let http = LazyClient::new(PROVIDER, config.http.clone());
+        let http = LazyClient::new(PROVIDER, config.http_settings.clone());
         Self {
             config,
             identity,
@@ -118,17 +132,6 @@ impl WavesSource {
     /// Which kind of credential this source hands out.
     pub fn mode(&self) -> WavesMode {
         self.config.mode()
-    }
-
-    /// A cache builder over this source with [`refresh_policy`] (30 s before `exp`); add a
-    /// store with [`CacheBuilder::store`].
-    pub fn into_cache_builder(self) -> CacheBuilder {
-        CredentialCache::builder(Arc::new(self)).policy(refresh_policy())
-    }
-
-    /// A cache over this source with [`refresh_policy`] and no store.
-    pub fn into_cache(self) -> CredentialCache {
-        self.into_cache_builder().build()
     }
 
     /// The original grant, without any cache: in password mode a login, in service mode a
@@ -300,9 +303,15 @@ impl CredentialSource for WavesSource {
         &self.identity
     }
 
-    /// Refresh 30 s before `exp`, as the protocol sheet asks (see [`refresh_policy`]).
+    /// The refresh timing the protocol sheet asks for: refresh 30 s before `exp` (plus up to
+    /// 5 s of jitter so a fleet does not refresh at once); back off 1 s doubling to 60 s after
+    /// failures. A cache over this source uses it unless its builder is given another policy.
     fn refresh_policy(&self) -> RefreshPolicy {
-        refresh_policy()
+        RefreshPolicy {
+            margin: Duration::from_secs(30),
+            jitter: Duration::from_secs(5),
+            ..RefreshPolicy::default()
+        }
     }
 
     async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {
@@ -348,11 +357,13 @@ impl CredentialSource for WavesSource {
     }
 
     /// The authorization service's origin (OAuth mode); nodes are added by the caller
-    /// (`AuthClient::allow_origin`, the CLI's `--node-url`).
+    /// ([`AuthClient::allow_origin`](auth_core::AuthClient::allow_origin)).
     fn api_origins(&self) -> Vec<url::Url> {
         self.config.auth_url.iter().cloned().collect()
     }
 }
+
+auth_core::provider::source_shortcuts!(WavesSource);
 
 impl fmt::Debug for WavesSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -381,18 +392,67 @@ mod tests {
         assert!(spent.spend("a"));
     }
 
+    fn api_key_config(key: &str) -> WavesConfig {
+        WavesConfig::builder()
+            .api_key(SecretString::from(key.to_owned()))
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn the_policy_refreshes_30_s_before_exp() {
-        let policy = refresh_policy();
+        let policy = WavesSource::new(api_key_config("k3y")).refresh_policy();
         assert_eq!(policy.margin, Duration::from_secs(30));
+        assert_eq!(policy.jitter, Duration::from_secs(5));
         let margin = policy.margin_for(Duration::from_secs(600));
         assert!(margin >= Duration::from_secs(30) && margin <= Duration::from_secs(35));
     }
 
+    /// Lets the caches' timer tasks run after time was advanced.
+    async fn settle_timers() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The long form, `CredentialCache::new(WavesSource::new(config))`, takes the Waves policy
+    /// from the source (it used to get the default 60 s): a credential stays fresh until 30-35 s
+    /// before its expiry, not 60-70 s.
+    #[tokio::test(start_paused = true)]
+    async fn the_long_form_cache_refreshes_30_s_before_expiry() {
+        use auth_core::CredentialCache;
+
+        let cache = CredentialCache::new(WavesSource::new(api_key_config("k3y")));
+        assert_eq!(cache.policy().margin, Duration::from_secs(30));
+        assert_eq!(cache.policy().jitter, Duration::from_secs(5));
+        let default_policy = CredentialCache::builder(WavesSource::new(api_key_config("k3y")))
+            .policy(RefreshPolicy::default())
+            .build();
+        let credential = cache.get().await.unwrap();
+        default_policy.get().await.unwrap();
+        let lifetime = credential.remaining();
+
+        // 50 s before expiry: inside the default 60-70 s margin, outside Waves' 30-35 s.
+        tokio::time::advance(lifetime - Duration::from_secs(50)).await;
+        settle_timers().await;
+        assert!(
+            cache.fresh().is_some(),
+            "refreshing earlier than 35 s ahead"
+        );
+        assert!(
+            default_policy.fresh().is_none(),
+            "the default margin is 60 s"
+        );
+
+        // 29 s before expiry: inside Waves' margin.
+        tokio::time::advance(Duration::from_secs(21)).await;
+        settle_timers().await;
+        assert!(cache.fresh().is_none(), "not refreshing 30 s ahead");
+    }
+
     #[tokio::test]
     async fn api_key_mode_hands_out_the_key_as_x_api_key() {
-        let key = SecretString::from("ridethewaves!");
-        let source = WavesSource::new(WavesConfig::api_key(key).unwrap());
+        let source = WavesSource::new(api_key_config("ridethewaves!"));
         let credential = source.acquire(None).await.unwrap();
         assert_eq!(credential.token().expose_secret(), "ridethewaves!");
         assert_eq!(credential.headers()["x-api-key"], "ridethewaves!");

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use auth_core::HttpSettings;
-use auth_core::{AuthClient, AuthError, CredentialSource, SecretString};
-use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, WavesEmulator};
+use auth_core::testkit::emulator::Failure;
+use auth_core::{AuthError, CredentialSource, SecretString};
+use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Emulator, Endpoint};
 use waves_auth::{DEFAULT_TOKEN_LIFETIME, NodeErrorCode, WavesConfig, WavesSource};
 
 fn assert_no_secret(error: &AuthError) {
@@ -17,7 +18,7 @@ fn assert_no_secret(error: &AuthError) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_a_rejection_without_the_password() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let config = emulator
         .config_builder()
         .password(SecretString::from("wrong-password-123"))
@@ -33,7 +34,7 @@ async fn a_wrong_password_is_a_rejection_without_the_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_service_token_is_a_rejection() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let config = WavesConfig::builder()
         .auth_url(emulator.base_url())
         .service_token(SecretString::from("not-the-service-token"))
@@ -46,9 +47,9 @@ async fn a_wrong_service_token_is_a_rejection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_role_goes_back_to_the_caller_as_is() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     emulator.require_role(Some("admin"));
-    let client = AuthClient::new(WavesSource::new(emulator.config()).into_cache()).unwrap();
+    let client = WavesSource::new(emulator.config()).into_client().unwrap();
     let response = client.get(emulator.node_url()).await.unwrap();
     assert_eq!(response.status(), 403);
     let body = response.bytes().await.unwrap();
@@ -64,8 +65,8 @@ async fn a_missing_role_goes_back_to_the_caller_as_is() {
     );
 
     emulator.set_roles(&["user", "admin"]);
-    let fresh = WavesSource::new(emulator.config()).into_cache();
-    let response = AuthClient::new(fresh)
+    let response = WavesSource::new(emulator.config())
+        .into_client()
         .unwrap()
         .get(emulator.node_url())
         .await
@@ -75,9 +76,9 @@ async fn a_missing_role_goes_back_to_the_caller_as_is() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejection_after_reauthenticating_is_final() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     emulator.set_access_lifetime(-60); // the node refuses every token
-    let client = AuthClient::new(WavesSource::new(emulator.config()).into_cache()).unwrap();
+    let client = WavesSource::new(emulator.config()).into_client().unwrap();
     let error = client.get(emulator.node_url()).await.unwrap_err();
     assert!(error.is_rejection(), "{error}");
     assert_eq!(emulator.node_requests(), 2);
@@ -87,8 +88,7 @@ async fn a_rejection_after_reauthenticating_is_final() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_without_exp_is_assumed_to_live_five_minutes() {
-    let emulator = WavesEmulator::start().await;
-    emulator.set_include_exp(false);
+    let emulator = Emulator::builder().include_exp(false).start().await;
     let credential = WavesSource::new(emulator.config())
         .acquire(None)
         .await
@@ -110,7 +110,7 @@ async fn a_token_without_exp_is_assumed_to_live_five_minutes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_answers_are_reported_clearly() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let source = WavesSource::new(emulator.config());
     let cases = [
         (Failure::Garbage, "not JSON"),
@@ -134,7 +134,7 @@ async fn broken_answers_are_reported_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_service_times_out_as_a_transient_error() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let mut http = HttpSettings::default();
     http.timeout = Duration::from_millis(200);
     let config = emulator
@@ -150,7 +150,7 @@ async fn a_slow_service_times_out_as_a_transient_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_service_is_a_transport_error() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let url = emulator.base_url();
     drop(emulator);
     let config = WavesConfig::builder()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use auth_core::store::{CredentialStore, FileStore, RedisStore};
 use auth_core::testkit::{self, RedisServer};
 use waves_auth::WavesSource;
-use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, WavesEmulator};
+use waves_auth::testkit::{DEMO_LOGIN, DEMO_PASSWORD, Emulator};
 
 const WORKER: &str = "PROPUSK_WAVES_FLEET_WORKER";
 const ROUNDS: usize = 5;
@@ -42,7 +42,7 @@ async fn waves_fleet_worker() {
     }
 }
 
-async fn fleet(emulator: &WavesEmulator, store: &str) {
+async fn fleet(emulator: &Emulator, store: &str) {
     emulator.set_access_lifetime(-60);
     let spec = format!("{} {store}", emulator.base_url());
     let workers: Vec<Child> = (0..8)
@@ -66,7 +66,7 @@ async fn fleet(emulator: &WavesEmulator, store: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_refreshing_on_a_file_store_never_reuse_a_refresh_token() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().unwrap();
     fleet(&emulator, &format!("file:{}", folder.path().display())).await;
 }
@@ -74,7 +74,7 @@ async fn eight_processes_refreshing_on_a_file_store_never_reuse_a_refresh_token(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_refreshing_on_a_redis_store_never_reuse_a_refresh_token() {
     let redis = RedisServer::start();
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     fleet(&emulator, redis.url()).await;
 }
 
@@ -83,7 +83,7 @@ async fn eight_processes_refreshing_on_a_redis_store_never_reuse_a_refresh_token
 /// nothing spends, is still served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_oauth_refuses_and_an_api_key_is_served() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let down = || -> Arc<dyn CredentialStore> {
         Arc::new(RedisStore::open("redis://127.0.0.1:1/").unwrap())
     };
@@ -108,10 +108,12 @@ async fn with_redis_down_oauth_refuses_and_an_api_key_is_served() {
     );
     assert_eq!(emulator.logins(), 0);
 
-    let key = waves_auth::WavesConfig::api_key(secrecy::SecretString::from(
-        waves_auth::testkit::DEMO_API_KEY,
-    ))
-    .unwrap();
+    let key = waves_auth::WavesConfig::builder()
+        .api_key(secrecy::SecretString::from(
+            waves_auth::testkit::DEMO_API_KEY,
+        ))
+        .build()
+        .unwrap();
     let api_key = WavesSource::new(key)
         .into_cache_builder()
         .store(down())

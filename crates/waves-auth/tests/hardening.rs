@@ -6,24 +6,27 @@
 //! `X-API-Key` never reach another origin; the token endpoints follow no redirect. (Garbage,
 //! HTML, 503, 2 MiB, a redirect and a slow answer at login are in `errors.rs`.)
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::store::{CredentialStore, FileStore};
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::faults::{
     SERVER_TOKEN, assert_answers_classified, assert_classified,
-    assert_client_keeps_credentials_home, assert_oversized_refused,
-    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient,
-    hostile_answers, impatient, short_timeout, transport_faults,
+    assert_client_keeps_credentials_home, assert_failed_refresh_keeps_stored,
+    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
+    assert_transport_faults_are_transient, hostile_answers, short_timeout, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
-use auth_core::{
-    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, SecretString,
-};
+use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, SecretString};
 use waves_auth::testkit::{
-    DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, DEMO_SERVICE_TOKEN, Endpoint, Failure, WavesEmulator,
+    DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, DEMO_SERVICE_TOKEN, Emulator, Endpoint,
 };
-use waves_auth::{REFRESH_TOKEN_EXTRA, WavesConfig, WavesSource, refresh_policy};
+use waves_auth::{REFRESH_TOKEN_EXTRA, WavesConfig, WavesSource};
+
+/// The secrets no error may show.
+const SECRETS: &[&str] = &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY];
 
 fn password_at(auth_url: &str) -> WavesSource {
     WavesSource::new(
@@ -71,12 +74,7 @@ async fn all_grants(auth_url: &str) -> Vec<(&'static str, AuthError)> {
 
 /// The error is of the expected transience and shows no secret.
 fn check(error: &AuthError, transient: bool, case: &str) {
-    assert_classified(
-        error,
-        transient,
-        case,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    );
+    assert_classified(error, transient, case, SECRETS);
 }
 
 /// Each grant's error, for the checks that want errors alone.
@@ -90,14 +88,10 @@ async fn grant_errors(auth_url: String) -> Vec<AuthError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_at_every_token_endpoint_are_transient_transport_errors() {
-    assert_transport_faults_are_transient(
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_transport_faults_are_transient(grant_errors, SECRETS).await;
 
     // The emulator's slow answers, against the short limit.
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     for endpoint in [Endpoint::Login, Endpoint::Token, Endpoint::Refresh] {
         emulator.inject(endpoint, Failure::Slow(Duration::from_secs(5)));
     }
@@ -112,7 +106,7 @@ async fn broken_connections_at_every_token_endpoint_are_transient_transport_erro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_statuses_and_bodies_at_every_token_endpoint_are_classified() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     for endpoint in [Endpoint::Login, Endpoint::Token, Endpoint::Refresh] {
         emulator.inject(endpoint, Failure::Status(500));
     }
@@ -129,12 +123,7 @@ async fn odd_statuses_and_bodies_at_every_token_endpoint_are_classified() {
         Misbehaviour::answer(404, "text/plain", "no such path"),
         false,
     ));
-    assert_answers_classified(
-        cases,
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_answers_classified(cases, grant_errors, SECRETS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,95 +155,64 @@ async fn token_pairs_with_missing_or_wrong_typed_fields_are_refused_without_quot
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_answers_are_refused_without_being_read_whole() {
-    assert_oversized_refused(
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_oversized_refused(grant_errors, SECRETS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_refresh_never_replaces_the_stored_credential_or_its_refresh_token() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let store = Arc::new(FileStore::new(folder.path()));
-    let source = Arc::new(password_at(&emulator.base_url()));
-    let identity = source.identity().clone();
-    let cache = CredentialCache::builder(source)
-        .policy(impatient(refresh_policy()))
-        .store(store.clone())
-        .build();
-    let first = cache.get().await.unwrap();
-    let refresh_token = first
-        .extra(REFRESH_TOKEN_EXTRA)
-        .unwrap()
-        .expose_secret()
-        .to_owned();
-    let stored = || async {
-        let stored = store
-            .load(&identity)
-            .await
-            .unwrap()
-            .expect("the stored credential is still there");
-        (
-            stored.token().expose_secret().to_owned(),
-            stored
-                .extra(REFRESH_TOKEN_EXTRA)
-                .map(|r| r.expose_secret().to_owned()),
-        )
+    let store: Arc<dyn CredentialStore> = Arc::new(FileStore::new(folder.path()));
+    // The background refresh fails at /v1/auth/refresh; that refresh token then counts as
+    // spent, so every later try is a login, and each one fails.
+    let refreshed = Cell::new(false);
+    let inject = |failure: Failure| {
+        let endpoint = if refreshed.replace(true) {
+            Endpoint::Login
+        } else {
+            Endpoint::Refresh
+        };
+        emulator.inject(endpoint, failure);
     };
-    let unchanged = (
-        first.token().expose_secret().to_owned(),
-        Some(refresh_token),
-    );
-
-    // The refresh fails with a server error: the old pair stays stored, and in service.
-    emulator.inject(Endpoint::Refresh, Failure::Status(503));
-    cache.mark_stale();
-    assert!(cache.get().await.unwrap().same_token(&first));
-    cache.settle().await;
-    assert_eq!(emulator.refreshes(), 1);
-    assert_eq!(stored().await, unchanged);
-
-    // That refresh token counts as spent: every later try is a login; each one fails.
-    for (failure, transient) in [
-        (Failure::Status(500), true),
-        (Failure::Html, true),
-        (Failure::Slow(Duration::from_secs(5)), true),
-        (Failure::Garbage, false),
-        (Failure::Huge, false),
-        (Failure::Status(401), false),
-    ] {
-        emulator.inject(Endpoint::Login, failure.clone());
-        cache.invalidate(first.generation());
-        let error = cache.get().await.unwrap_err();
-        check(&error, transient, &format!("{failure:?}"));
-        assert_eq!(
-            stored().await,
-            unchanged,
-            "{failure:?} replaced the stored pair"
-        );
-    }
+    let next = assert_failed_refresh_keeps_stored(
+        || password_at(&emulator.base_url()),
+        Arc::clone(&store),
+        inject,
+        &[
+            (Failure::Status(503), true),
+            (Failure::Status(500), true),
+            (Failure::Html, true),
+            (Failure::Slow(Duration::from_secs(5)), true),
+            (Failure::Garbage, false),
+            (Failure::Huge, false),
+            (Failure::Status(401), false),
+        ],
+        SECRETS,
+    )
+    .await;
     assert_eq!(emulator.refreshes(), 1, "the refresh token was sent once");
     assert_eq!(emulator.refresh_reuses(), 0);
 
-    // The stored pair is intact: a new process takes it and the node accepts the token.
-    let next = CredentialCache::builder(Arc::new(password_at(&emulator.base_url())))
-        .policy(refresh_policy())
-        .store(store.clone())
-        .build();
+    // The stored pair is intact: a new process takes it and the node accepts the token ...
     let client = AuthClient::new(next).unwrap();
     assert_eq!(client.get(emulator.node_url()).await.unwrap().status(), 200);
     assert_eq!(client.cache().store_hits(), 1);
     assert_eq!(client.cache().acquisitions(), 0);
+    // ... and its refresh token is the one the failed refresh carried, never spent by the
+    // service: refreshing with it works, and is no reuse.
+    let stored = client.cache().get().await.unwrap();
+    assert!(stored.extra(REFRESH_TOKEN_EXTRA).is_some());
+    client.cache().invalidate(stored.generation());
+    let refreshed = client.cache().get().await.unwrap();
+    assert!(!refreshed.same_token(&stored));
+    assert_eq!(emulator.refreshes(), 2);
+    assert_eq!(emulator.refresh_reuses(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_faults_through_the_client_are_typed_and_keep_the_credential() {
-    let emulator = WavesEmulator::start().await;
-    let cache = CredentialCache::builder(Arc::new(password_at(&emulator.base_url())))
-        .policy(refresh_policy())
-        .build();
+    let emulator = Emulator::start().await;
+    let cache = CredentialCache::new(password_at(&emulator.base_url()));
     let client =
         AuthClient::with_http_client(cache, short_timeout().build_client("waves").unwrap());
     let first = client.cache().get().await.unwrap();
@@ -296,25 +254,26 @@ async fn node_faults_through_the_client_are_typed_and_keep_the_credential() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_and_api_key_never_follow_a_redirect_to_another_origin() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let sources = [
         (password_at(&emulator.base_url()), "authorization"),
         (
-            WavesSource::new(WavesConfig::api_key(SecretString::from(DEMO_API_KEY)).unwrap()),
+            WavesSource::new(
+                WavesConfig::builder()
+                    .api_key(SecretString::from(DEMO_API_KEY))
+                    .build()
+                    .unwrap(),
+            ),
             "x-api-key",
         ),
     ];
     for (source, header) in sources {
-        let client = AuthClient::new(source.into_cache()).unwrap();
+        let client = source.into_client().unwrap();
         assert_client_keeps_credentials_home(&client, header).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_endpoints_follow_no_redirect() {
-    assert_token_endpoints_follow_no_redirect(
-        grant_errors,
-        &[DEMO_PASSWORD, DEMO_SERVICE_TOKEN, DEMO_API_KEY],
-    )
-    .await;
+    assert_token_endpoints_follow_no_redirect(grant_errors, SECRETS).await;
 }

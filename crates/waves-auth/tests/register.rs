@@ -1,16 +1,18 @@
 //! Registering a user: `POST /v1/user`, 201.
 
 use auth_core::HttpSettings;
+use auth_core::testkit::emulator::Failure;
 use auth_core::{AuthError, CredentialSource, SecretString};
-use waves_auth::testkit::{DEMO_LOGIN, Endpoint, Failure, WavesEmulator};
-use waves_auth::{Locale, LoginField, Registration, UserSource, WavesConfig, WavesSource};
+use waves_auth::protocol::LoginField;
+use waves_auth::testkit::{DEMO_LOGIN, Emulator, Endpoint};
+use waves_auth::{Locale, Registration, UserKind, WavesConfig, WavesSource};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_user_can_log_in() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     Registration::new("new@example.com", SecretString::from("new-password"))
         .locale(Locale::Ru)
-        .source(UserSource::Voting)
+        .kind(UserKind::Voting)
         .submit(&emulator.base_url(), &HttpSettings::default())
         .await
         .unwrap();
@@ -26,8 +28,10 @@ async fn a_registered_user_can_log_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_field_is_configurable_and_only_one_is_sent() {
-    let emulator = WavesEmulator::start().await;
-    emulator.set_register_field(LoginField::Username);
+    let emulator = Emulator::builder()
+        .register_field(LoginField::Username)
+        .start()
+        .await;
     let registration = Registration::new("web@example.com", SecretString::from("pw-secret-1"));
     let error = registration
         .submit(&emulator.base_url(), &HttpSettings::default())
@@ -45,7 +49,7 @@ async fn the_login_field_is_configurable_and_only_one_is_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anything_but_201_is_not_a_registration() {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let duplicate = Registration::new(DEMO_LOGIN, SecretString::from("pw-secret-2"))
         .submit(&emulator.base_url(), &HttpSettings::default())
         .await

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use auth_core::{AuthClient, RefreshPolicy, SecretString};
-use waves_auth::testkit::{DEMO_API_KEY, NodeAuth, WavesEmulator};
-use waves_auth::{REFRESH_TOKEN_EXTRA, WavesConfig, WavesSource, api_key_hash, refresh_policy};
+use auth_core::{AuthClient, CredentialCache, CredentialSource, RefreshPolicy, SecretString};
+use waves_auth::testkit::{DEMO_API_KEY, Emulator, NodeAuth};
+use waves_auth::{REFRESH_TOKEN_EXTRA, WavesConfig, WavesSource, api_key_hash};
 
 use super::{Report, cached_reuse, ensure, fetch};
 use crate::common::CliError;
@@ -17,7 +17,7 @@ const P: &str = "waves";
 const DEMO_API_KEY_HASH: &str = "H6nsiifwYKYEx6YzYD7woP1XCn72RVvx6tC1zjjLXqsu";
 
 pub async fn run(report: &mut Report) -> Result<(), CliError> {
-    let emulator = WavesEmulator::start().await;
+    let emulator = Emulator::start().await;
     let auth = || emulator.logins() + emulator.service_grants() + emulator.refreshes();
     let node = emulator.node_url();
 
@@ -38,7 +38,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
         })
         .await;
 
-    let cache = WavesSource::new(emulator.config()).into_cache();
+    let cache = CredentialCache::new(WavesSource::new(emulator.config()));
     let client = match AuthClient::new(cache.clone()) {
         Ok(client) => client,
         Err(error) => {
@@ -103,14 +103,13 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
         .step(P, "node: token expired (401), one refresh", auth, async {
             // A cache that keeps serving a token issued already expired, so the node is what
             // notices (as with a clock that runs behind).
-            let trusting = WavesSource::new(emulator.config())
-                .into_cache_builder()
-                .policy(RefreshPolicy {
-                    min_retry_interval: Duration::from_secs(120),
-                    max_backoff: Duration::from_secs(120),
-                    ..refresh_policy()
-                })
-                .build();
+            let source = WavesSource::new(emulator.config());
+            let policy = RefreshPolicy {
+                min_retry_interval: Duration::from_secs(120),
+                max_backoff: Duration::from_secs(120),
+                ..source.refresh_policy()
+            };
+            let trusting = source.into_cache_builder().policy(policy).build();
             let client = AuthClient::new(trusting).map_err(|e| e.to_string())?;
             emulator.set_access_lifetime(-60);
             let held = client.cache().get().await.map_err(|e| e.to_string());
@@ -156,11 +155,12 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
 
 /// API-key mode against a node that holds the key's hash: accepted with no auth request; a
 /// wrong key gets 403 back as is (a new credential would be the same key).
-async fn api_key_mode(node: &str, emulator: &WavesEmulator) -> Result<String, String> {
+async fn api_key_mode(node: &str, emulator: &Emulator) -> Result<String, String> {
     let client = |key: &str| {
-        WavesConfig::api_key(SecretString::from(key.to_owned()))
-            .map(|config| WavesSource::new(config).into_cache())
-            .and_then(AuthClient::new)
+        WavesConfig::builder()
+            .api_key(SecretString::from(key.to_owned()))
+            .build()
+            .and_then(|config| WavesSource::new(config).into_client())
             .map_err(|e| e.to_string())
     };
     let answer = fetch(&client(DEMO_API_KEY)?, node).await?;

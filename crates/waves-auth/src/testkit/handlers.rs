@@ -1,7 +1,7 @@
 //! The emulator's endpoints.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,41 +11,21 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::signer::{Invalid, signer};
-use super::{EmulatorState, Endpoint, Failure, NodeAuth, lock};
+use super::{EmulatorState, Endpoint, NodeAuth, Withdrawal, lock};
 use crate::hash::{api_key_hash, api_key_matches};
 use crate::protocol::LoginField;
 use crate::testkit::DEMO_SERVICE_TOKEN;
+use auth_core::testkit::emulator::{Failure, Injected};
 
 type AppState = State<Arc<EmulatorState>>;
 
+/// The injected failure's answer, if there is one to give instead of the endpoint's.
 async fn apply_failure(failure: Option<Failure>) -> Option<Response> {
-    match failure? {
-        Failure::Status(code) => Some(
-            (
-                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                "injected failure",
-            )
-                .into_response(),
-        ),
-        Failure::Slow(delay) => {
-            tokio::time::sleep(delay).await;
-            None
-        }
-        Failure::Garbage => {
-            Some((StatusCode::OK, "<<not a token pair, not json>> \u{1}").into_response())
-        }
-        Failure::Html => Some(
-            (
-                StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-                .into_response(),
-        ),
-        Failure::Huge => Some((StatusCode::OK, "A".repeat(2 * 1024 * 1024)).into_response()),
-        Failure::RedirectTo(location) => {
-            Some((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
-        }
+    let status_answer = |status: StatusCode| (status, "injected failure").into_response();
+    match failure?.answer(status_answer).await {
+        Injected::Normal => None,
+        Injected::Answer(response) => Some(response),
+        Injected::Provider(never) => match never {},
     }
 }
 
@@ -78,6 +58,20 @@ fn json_body(
     }
 }
 
+/// A request's arrival at `endpoint`: counted in `counter`, recorded, and answered with the
+/// failure injected for it, if any.
+async fn arrive(
+    state: &EmulatorState,
+    counter: &AtomicUsize,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    counter.fetch_add(1, Ordering::SeqCst);
+    let (method, path) = endpoint.route();
+    state.record(method, path, headers);
+    apply_failure(state.take_failure(endpoint)).await
+}
+
 fn text<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> Option<&'a str> {
     body.get(field).and_then(Value::as_str)
 }
@@ -87,9 +81,7 @@ pub(super) async fn status() -> Response {
 }
 
 pub(super) async fn login(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    state.logins.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/auth/login", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Login)).await {
+    if let Some(response) = arrive(&state, &state.logins, Endpoint::Login, &headers).await {
         return response;
     }
     let body = match json_body(&headers, &body) {
@@ -117,9 +109,7 @@ pub(super) async fn service_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.service_grants.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/auth/token", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Token)).await {
+    if let Some(response) = arrive(&state, &state.service_grants, Endpoint::Token, &headers).await {
         return response;
     }
     if !body.is_empty()
@@ -138,9 +128,7 @@ pub(super) async fn service_token(
 }
 
 pub(super) async fn refresh(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    state.refreshes.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/auth/refresh", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Refresh)).await {
+    if let Some(response) = arrive(&state, &state.refreshes, Endpoint::Refresh, &headers).await {
         return response;
     }
     let body = match json_body(&headers, &body) {
@@ -173,16 +161,15 @@ pub(super) async fn refresh(State(state): AppState, headers: HeaderMap, body: By
 }
 
 pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    state.registrations.fetch_add(1, Ordering::SeqCst);
-    state.record("POST", "/v1/user", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Register)).await {
+    if let Some(response) = arrive(&state, &state.registrations, Endpoint::Register, &headers).await
+    {
         return response;
     }
     let body = match json_body(&headers, &body) {
         Ok(body) => body,
         Err((status, text)) => return message(status, text),
     };
-    let field = *lock(&state.register_field);
+    let field = state.register_field;
     let other = match field {
         LoginField::Login => LoginField::Username,
         LoginField::Username => LoginField::Login,
@@ -222,9 +209,7 @@ pub(super) async fn register(State(state): AppState, headers: HeaderMap, body: B
 }
 
 pub(super) async fn node_status(State(state): AppState, headers: HeaderMap) -> Response {
-    state.node_requests.fetch_add(1, Ordering::SeqCst);
-    state.record("GET", "/node/status", &headers);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Node)).await {
+    if let Some(response) = arrive(&state, &state.node_requests, Endpoint::Node, &headers).await {
         return response;
     }
     let auth = lock(&state.node_auth).clone();
@@ -243,6 +228,14 @@ pub(super) async fn node_status(State(state): AppState, headers: HeaderMap) -> R
         "updatedDate": "2023-11-14T22:13:20Z",
     }))
     .into_response()
+}
+
+fn expired() -> Response {
+    node_error(
+        StatusCode::UNAUTHORIZED,
+        619,
+        "Authorization error. Token expired",
+    )
 }
 
 fn check_api_key(headers: &HeaderMap, hash: &str) -> Option<Response> {
@@ -294,8 +287,10 @@ fn check_bearer(state: &EmulatorState, headers: &HeaderMap) -> Option<Response> 
     let Some(exp) = claims.get("exp").and_then(Value::as_i64) else {
         return invalid();
     };
-    if let Some(refusal) = super::control::refusal(state, &claims) {
-        return Some(refusal);
+    match state.refusal(&claims) {
+        Some(Withdrawal::Revoked) => return invalid(),
+        Some(Withdrawal::Expired) => return Some(expired()),
+        None => {}
     }
     // Valid while now_ms <= exp * 1000.
     let now_ms = std::time::SystemTime::now()
@@ -303,11 +298,7 @@ fn check_bearer(state: &EmulatorState, headers: &HeaderMap) -> Option<Response> 
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     if now_ms > exp.saturating_mul(1000) {
-        return Some(node_error(
-            StatusCode::UNAUTHORIZED,
-            619,
-            "Authorization error. Token expired",
-        ));
+        return Some(expired());
     }
     if let Some(role) = lock(&state.required_role).clone() {
         let has_role = claims

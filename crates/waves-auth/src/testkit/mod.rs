@@ -4,49 +4,63 @@
 //! - `POST /v1/auth/login`, `POST /v1/auth/token`, `POST /v1/auth/refresh`: issue RS256 JWT
 //!   access tokens with `exp` (lifetime adjustable, even negative, to hand out expired tokens)
 //!   and opaque refresh tokens that rotate: each refresh spends the one presented, and a spent
-//!   one presented again is refused with 401 and **counted** ([`WavesEmulator::refresh_reuses`]).
+//!   one presented again is refused with 401 and **counted** ([`Emulator::refresh_reuses`]).
 //! - `POST /v1/user`: registration, 201.
 //! - `GET /node/status`: a node's protected route. In OAuth mode it verifies the Bearer JWT's
 //!   signature and `exp` as a node does (401 618/619/622, 403 621 for a missing role); in
 //!   API-key mode it compares `api_key_hash(X-API-Key)` with its hash (403 error 2).
 //! - `POST /utils/hash/secure`: `{"message","hash"}` like the node's utility.
-//! - Counters for each endpoint, a request log without secrets, and injected failures.
+//! - Counters for each endpoint, a request log without secrets, and injected failures
+//!   ([`Emulator::inject`] with an [`auth_core::testkit::emulator::Failure`]).
 //!
 //! # Control API
 //!
 //! For tests in any language (`propusk emulate waves`): `POST /_emulator/revoke` makes every
 //! access token issued so far invalid (the node answers 401 622), `POST /_emulator/expire` makes
 //! them expired (401 619); refresh tokens still work after both (see
-//! [`WavesEmulator::revoke_refresh_tokens`] for the Rust API that forgets them); `POST /_emulator/fail-auth?count=N&status=S` makes the
-//! next N login, token or refresh requests answer S (defaults 1 and 503);
-//! `GET /_emulator/counters` answers `{"authentications","logins","service_grants",
-//! "refreshes","refresh_reuses","api_calls","api_rejections"}`.
+//! [`Emulator::revoke_refresh_tokens`] for the Rust API that forgets them);
+//! `POST /_emulator/fail-auth?count=N&status=S` makes the next N login, token or refresh
+//! requests answer S (defaults 1 and 503); `GET /_emulator/counters` answers
+//! `{"authentications","logins","service_grants","refreshes","refresh_reuses","api_calls",
+//! "api_rejections"}`.
 //!
-//! ```no_run
-//! # async fn run() {
-//! use waves_auth::testkit::WavesEmulator;
-//! let emulator = WavesEmulator::start().await;
-//! let config = emulator.config(); // the demo user, password mode
-//! let node = emulator.node_url(); // GET it with the credential
-//! # }
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), auth_core::AuthError> {
+//! use auth_core::testkit::emulator::Failure;
+//! use waves_auth::WavesSource;
+//! use waves_auth::testkit::{Emulator, Endpoint};
+//!
+//! let emulator = Emulator::start().await; // the demo user, the node in OAuth mode
+//! let client = WavesSource::new(emulator.config()).into_client()?;
+//! assert_eq!(client.get(emulator.node_url()).await?.status(), 200);
+//!
+//! emulator.inject(Endpoint::Login, Failure::Status(503));
+//! let error = WavesSource::new(emulator.config()).into_client()?.get(emulator.node_url()).await;
+//! assert!(error.unwrap_err().is_transient());
+//! assert_eq!(emulator.logins(), 2);
+//! # Ok(()) }
 //! ```
 
-mod control;
 mod handlers;
 mod signer;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use auth_core::testkit::emulator::{
+    EmulatorControl, EmulatorServer, Failure, FailureQueue, control_routes,
+};
 use axum::Router;
 use axum::routing::{get, post};
 use secrecy::SecretString;
 
 use crate::config::{WavesConfig, WavesConfigBuilder};
-use crate::protocol::LoginField;
+use crate::protocol::{self, LoginField};
 
 /// The demo user's login.
 pub const DEMO_LOGIN: &str = "user@example.com";
@@ -74,21 +88,17 @@ pub enum Endpoint {
     Node,
 }
 
-/// A failure to inject into the next answer of an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// Answer with this status and a short text body (the request is not processed).
-    Status(u16),
-    /// Wait this long, then answer normally.
-    Slow(Duration),
-    /// Answer 200 with a body that is not what the endpoint returns.
-    Garbage,
-    /// Answer 502 with an HTML error page, as a proxy would.
-    Html,
-    /// Answer 200 with a 2 MiB body.
-    Huge,
-    /// Answer 302 to this location.
-    RedirectTo(String),
+impl Endpoint {
+    /// The method and path it answers.
+    fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Login => ("POST", protocol::LOGIN_PATH),
+            Self::Token => ("POST", protocol::TOKEN_PATH),
+            Self::Refresh => ("POST", protocol::REFRESH_PATH),
+            Self::Register => ("POST", protocol::REGISTER_PATH),
+            Self::Node => ("GET", "/node/status"),
+        }
+    }
 }
 
 /// How the emulated node guards `GET /node/status`.
@@ -126,9 +136,9 @@ struct EmulatorState {
     roles: Mutex<Vec<String>>,
     required_role: Mutex<Option<String>>,
     node_auth: Mutex<NodeAuth>,
-    register_field: Mutex<LoginField>,
+    register_field: LoginField,
     access_lifetime: AtomicI64,
-    include_exp: AtomicBool,
+    include_exp: bool,
     refresh_tokens: Mutex<RefreshBook>,
     logins: AtomicUsize,
     service_grants: AtomicUsize,
@@ -138,13 +148,22 @@ struct EmulatorState {
     node_requests: AtomicUsize,
     node_rejections: AtomicUsize,
     requests: Mutex<Vec<RecordedRequest>>,
-    failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+    failures: FailureQueue<Endpoint>,
     /// Statuses for the next authentication calls, whichever endpoint (control API).
     auth_failures: Mutex<VecDeque<u16>>,
     /// The `jti` of every access token issued and not yet withdrawn.
     issued_jtis: Mutex<Vec<String>>,
     /// Access tokens withdrawn by the control API, by `jti`.
-    withdrawn: Mutex<HashMap<String, control::Withdrawal>>,
+    withdrawn: Mutex<HashMap<String, Withdrawal>>,
+}
+
+/// How an access token was withdrawn by the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Withdrawal {
+    /// Answered as an invalid token (401 622).
+    Revoked,
+    /// Answered as an expired token (401 619).
+    Expired,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,44 +171,78 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The running emulator; stops when dropped.
-pub struct WavesEmulator {
-    address: SocketAddr,
+pub struct Emulator {
+    server: EmulatorServer,
     state: Arc<EmulatorState>,
-    server: tokio::task::JoinHandle<()>,
 }
 
-impl std::fmt::Debug for WavesEmulator {
+impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WavesEmulator")
-            .field("address", &self.address)
+        f.debug_struct("Emulator")
+            .field("address", &self.server.address())
             .finish_non_exhaustive()
     }
 }
 
-impl Drop for WavesEmulator {
-    fn drop(&mut self) {
-        self.server.abort();
+/// How the emulated deployment is set up before it starts: [`Emulator::builder`], then
+/// [`start`](Self::start) or [`start_on`](Self::start_on). What may change while it runs
+/// (token lifetime, roles, a required role, the node's mode, users) has setters on [`Emulator`].
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use waves_auth::WavesSource;
+/// use waves_auth::testkit::Emulator;
+///
+/// // Tokens without `exp`: the source assumes a short lifetime.
+/// let emulator = Emulator::builder().include_exp(false).start().await;
+/// let client = WavesSource::new(emulator.config()).into_client().unwrap();
+/// let credential = client.cache().get().await.unwrap();
+/// assert!(credential.remaining() <= waves_auth::DEFAULT_TOKEN_LIFETIME);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    include_exp: bool,
+    register_field: LoginField,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            include_exp: true,
+            register_field: LoginField::Login,
+        }
     }
 }
 
-impl WavesEmulator {
-    /// Starts on `127.0.0.1` at a free port, knowing the demo user, the demo service token,
-    /// issuing tokens that live [`DEFAULT_ACCESS_LIFETIME_SECS`] with role `user`, the node in
-    /// OAuth mode. The first start in a process makes an RSA-2048 key (a moment's work).
+impl EmulatorBuilder {
+    /// Whether issued access tokens carry `exp`. Default true; a node refuses tokens without it.
+    pub fn include_exp(mut self, include: bool) -> Self {
+        self.include_exp = include;
+        self
+    }
+
+    /// Which field registration expects the login in. Default [`LoginField::Login`]; the
+    /// other is refused.
+    pub fn register_field(mut self, field: LoginField) -> Self {
+        self.register_field = field;
+        self
+    }
+
+    /// Starts on `127.0.0.1` at a free port.
     ///
     /// # Panics
     /// If no loopback port can be bound (this is test tooling).
-    pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port for the Waves emulator");
-        Self::start_on(listener)
+    pub async fn start(self) -> Emulator {
+        self.start_on(EmulatorServer::loopback_listener().await)
     }
 
-    /// Starts on `listener` (for `propusk emulate waves --listen ADDR`), like
-    /// [`start`](Self::start). It also serves the control API under `/_emulator/` (see the
-    /// module docs).
-    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
+    /// Starts on `listener` (for `propusk emulate waves --listen ADDR`). It also serves the
+    /// control API under `/_emulator/` (see the module docs).
+    pub fn start_on(self, listener: tokio::net::TcpListener) -> Emulator {
         let _ = signer::signer();
         let state = Arc::new(EmulatorState {
             users: Mutex::new(HashMap::from([(
@@ -199,9 +252,9 @@ impl WavesEmulator {
             roles: Mutex::new(vec!["user".to_owned()]),
             required_role: Mutex::new(None),
             node_auth: Mutex::new(NodeAuth::OAuth2),
-            register_field: Mutex::new(LoginField::Login),
+            register_field: self.register_field,
             access_lifetime: AtomicI64::new(DEFAULT_ACCESS_LIFETIME_SECS),
-            include_exp: AtomicBool::new(true),
+            include_exp: self.include_exp,
             refresh_tokens: Mutex::new(RefreshBook::default()),
             logins: AtomicUsize::new(0),
             service_grants: AtomicUsize::new(0),
@@ -211,7 +264,7 @@ impl WavesEmulator {
             node_requests: AtomicUsize::new(0),
             node_rejections: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
-            failures: Mutex::new(VecDeque::new()),
+            failures: FailureQueue::default(),
             auth_failures: Mutex::new(VecDeque::new()),
             issued_jtis: Mutex::new(Vec::new()),
             withdrawn: Mutex::new(HashMap::new()),
@@ -224,22 +277,35 @@ impl WavesEmulator {
             .route("/v1/user", post(handlers::register))
             .route("/node/status", get(handlers::node_status))
             .route("/utils/hash/secure", post(handlers::secure_hash))
-            .merge(control::routes())
-            .with_state(Arc::clone(&state));
-        let address = listener.local_addr().expect("a bound address");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            address,
+            .with_state(Arc::clone(&state))
+            .merge(control_routes(Arc::clone(&state)));
+        Emulator {
+            server: EmulatorServer::serve(listener, app),
             state,
-            server,
         }
+    }
+}
+
+impl Emulator {
+    /// A builder for an emulator set up otherwise than [`start`](Self::start)'s.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts on `127.0.0.1` at a free port, knowing the demo user and the demo service token,
+    /// issuing tokens that live [`DEFAULT_ACCESS_LIFETIME_SECS`] with role `user`, the node in
+    /// OAuth mode: `Emulator::builder().start()`. The first start in a process makes an
+    /// RSA-2048 key (a moment's work).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (this is test tooling).
+    pub async fn start() -> Self {
+        Self::builder().start().await
     }
 
     /// `http://127.0.0.1:<port>`: the authorization service's base URL (and the node's).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
+        self.server.base_url()
     }
 
     /// The emulated node's protected route, `http://127.0.0.1:<port>/node/status`.
@@ -286,20 +352,9 @@ impl WavesEmulator {
         self.state.access_lifetime.store(seconds, Ordering::SeqCst);
     }
 
-    /// Whether tokens issued from now on carry `exp` (default true; a node refuses tokens
-    /// without it).
-    pub fn set_include_exp(&self, include: bool) {
-        self.state.include_exp.store(include, Ordering::SeqCst);
-    }
-
     /// The roles put into tokens issued from now on (default `["user"]`).
     pub fn set_roles(&self, roles: &[&str]) {
         *lock(&self.state.roles) = roles.iter().map(|r| (*r).to_owned()).collect();
-    }
-
-    /// A role the node route requires (403 error 621 without it). Default none.
-    pub fn require_role(&self, role: Option<&str>) {
-        *lock(&self.state.required_role) = role.map(str::to_owned);
     }
 
     /// How the node route is guarded. Default [`NodeAuth::OAuth2`].
@@ -307,9 +362,9 @@ impl WavesEmulator {
         *lock(&self.state.node_auth) = auth;
     }
 
-    /// Which field registration expects the login in (default `login`; the other is refused).
-    pub fn set_register_field(&self, field: LoginField) {
-        *lock(&self.state.register_field) = field;
+    /// A role the node route requires from now on (403 error 621 without it). Default none.
+    pub fn require_role(&self, role: Option<&str>) {
+        *lock(&self.state.required_role) = role.map(str::to_owned);
     }
 
     /// Makes every live refresh token unknown (a refresh with one is refused with 401, not
@@ -319,8 +374,9 @@ impl WavesEmulator {
     }
 
     /// The next answer of `endpoint` fails with `failure` (failures queue up in order).
+    /// [`Failure::Status`] answers that status with the text `injected failure`.
     pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
-        lock(&self.state.failures).push_back((endpoint, failure));
+        self.state.failures.push(endpoint, failure);
     }
 
     /// How many `POST /v1/auth/login` requests arrived.
@@ -397,9 +453,21 @@ impl EmulatorState {
         {
             return Some(Failure::Status(status));
         }
-        let mut failures = lock(&self.failures);
-        let index = failures.iter().position(|(e, _)| *e == endpoint)?;
-        failures.remove(index).map(|(_, f)| f)
+        self.failures.take(&endpoint)
+    }
+
+    /// The node's answer to a withdrawn token, if `claims` belong to one.
+    fn refusal(&self, claims: &serde_json::Map<String, serde_json::Value>) -> Option<Withdrawal> {
+        let jti = claims.get("jti").and_then(serde_json::Value::as_str)?;
+        lock(&self.withdrawn).get(jti).copied()
+    }
+
+    fn withdraw(&self, how: Withdrawal) {
+        let issued = std::mem::take(&mut *lock(&self.issued_jtis));
+        let mut withdrawn = lock(&self.withdrawn);
+        for jti in issued {
+            withdrawn.insert(jti, how);
+        }
     }
 
     fn record(&self, method: &str, path: &str, headers: &axum::http::HeaderMap) {
@@ -422,7 +490,7 @@ impl EmulatorState {
             "roles": *lock(&self.roles),
             "addresses": [],
         });
-        if self.include_exp.load(Ordering::SeqCst) {
+        if self.include_exp {
             claims["exp"] = serde_json::json!(now.saturating_add(lifetime_secs).max(0));
         }
         signer::signer().sign(&claims)
@@ -439,6 +507,37 @@ impl EmulatorState {
             "access_token": access,
             "refresh_token": refresh,
             "token_type": "Bearer",
+        })
+    }
+}
+
+/// The control API (`/_emulator/...`); the counters' names are the CLI's contract.
+impl EmulatorControl for EmulatorState {
+    fn revoke(&self) {
+        self.withdraw(Withdrawal::Revoked);
+    }
+
+    fn expire(&self) {
+        self.withdraw(Withdrawal::Expired);
+    }
+
+    fn fail_auth(&self, status: u16) {
+        lock(&self.auth_failures).push_back(status);
+    }
+
+    fn counters(&self) -> serde_json::Value {
+        let load = |counter: &AtomicUsize| counter.load(Ordering::SeqCst);
+        let logins = load(&self.logins);
+        let grants = load(&self.service_grants);
+        let refreshes = load(&self.refreshes);
+        serde_json::json!({
+            "authentications": logins + grants + refreshes,
+            "logins": logins,
+            "service_grants": grants,
+            "refreshes": refreshes,
+            "refresh_reuses": load(&self.refresh_reuses),
+            "api_calls": load(&self.node_requests),
+            "api_rejections": load(&self.node_rejections),
         })
     }
 }
