@@ -47,12 +47,14 @@ pub(crate) enum Outcome {
 }
 
 impl AuthClient {
-    /// A client with [`HttpSettings::default`].
+    /// A client with the source's HTTP settings
+    /// ([`CredentialSource::http_settings`](crate::CredentialSource::http_settings): the
+    /// provider config's timeouts and extra root certificates).
     pub fn new(cache: CredentialCache) -> Result<Self, AuthError> {
         let provider = cache.source().identity().provider();
         let origins = AllowedOrigins::of(&cache);
         Ok(Self {
-            http: HttpSettings::default().build_client(provider)?,
+            http: cache.source().http_settings().build_client(provider)?,
             cache,
             origins,
         })

@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
 use url::Url;
 
-use crate::{AuthError, Credential, Identity, RefreshPolicy};
+use crate::{AuthError, Credential, HttpSettings, Identity, RefreshPolicy};
 
 /// A response as a [`CredentialSource`] sees it when judging whether it is a rejection.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +76,13 @@ pub trait CredentialSource: Any + Send + Sync {
         RefreshPolicy::default()
     }
 
+    /// The connection settings for the provider's API (timeouts, extra root certificates), which
+    /// [`AuthClient::new`](crate::AuthClient::new) builds its HTTP client with. Defaults to
+    /// [`HttpSettings::default`]; a provider answers its config's settings.
+    fn http_settings(&self) -> HttpSettings {
+        HttpSettings::default()
+    }
+
     /// Whether the provider rejected the credential a request carried. Defaults to HTTP 401.
     fn is_rejection(&self, response: &ResponseView<'_>) -> bool {
         response.status == StatusCode::UNAUTHORIZED
@@ -133,6 +140,10 @@ impl<S: CredentialSource + ?Sized> CredentialSource for Arc<S> {
 
     fn refresh_policy(&self) -> RefreshPolicy {
         (**self).refresh_policy()
+    }
+
+    fn http_settings(&self) -> HttpSettings {
+        (**self).http_settings()
     }
 
     fn is_rejection(&self, response: &ResponseView<'_>) -> bool {

@@ -36,20 +36,9 @@
 //! - [`protocol`]: the wire format.
 //! - `testkit` (feature): a loopback emulator of RuStore for tests.
 //!
-//! `into_client` builds its HTTP client with the default settings. For API calls to
-//! [`ALTERNATIVE_PRODUCTION_URL`], whose certificate chain needs the extra roots, give the
-//! client the configuration's settings:
-//!
-//! ```no_run
-//! # fn run(config: rustore_auth::RustoreConfig) -> Result<(), auth_core::AuthError> {
-//! use auth_core::AuthClient;
-//! use rustore_auth::{PROVIDER, RustoreSource};
-//!
-//! let http = config.http_settings().build_client(PROVIDER)?;
-//! let cache = RustoreSource::new(config).into_cache_builder().build();
-//! let client = AuthClient::with_http_client(cache, http);
-//! # Ok(()) }
-//! ```
+//! `into_client` (and `AuthClient::new`) build the API client with the configuration's HTTP
+//! settings, so API calls to [`ALTERNATIVE_PRODUCTION_URL`] trust the same extra roots as the
+//! token request.
 
 #![forbid(unsafe_code)]
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use auth_core::HttpSettings;
 use auth_core::provider::{LazyClient, MAX_BODY, read_body_limited};
 use auth_core::{
     AuthError, Credential, CredentialSource, ExposeSecret as _, Identity, SecretString,
@@ -135,6 +136,11 @@ impl fmt::Debug for RustoreSource {
 impl CredentialSource for RustoreSource {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The config's settings, so API calls trust the same extra roots as the token request.
+    fn http_settings(&self) -> HttpSettings {
+        self.config.http_settings().clone()
     }
 
     async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {

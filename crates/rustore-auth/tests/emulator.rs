@@ -620,3 +620,25 @@ async fn the_control_api_revokes_expires_fails_auth_and_counts() {
         serde_json::json!({"authentications": 5, "tokens_issued": 3, "api_calls": 5, "api_rejections": 3})
     );
 }
+
+/// `into_client` builds the API client with the configuration's HTTP settings (timeouts, extra
+/// roots), as the token request does: a slow API call meets the configured timeout.
+#[tokio::test]
+async fn the_client_from_into_client_keeps_the_configured_http_settings() {
+    let emulator = Emulator::start().await;
+    let config = emulator
+        .config_builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let client = RustoreSource::new(config).into_client().unwrap();
+    emulator.inject(Endpoint::Api, Failure::Slow(Duration::from_secs(5)));
+    let started = std::time::Instant::now();
+    let error = client.get(emulator.resource_url()).await.unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the API call ignored the configured 300 ms timeout: {:?}",
+        started.elapsed()
+    );
+}
