@@ -124,10 +124,13 @@ async fn the_older_key_name_server_public_key_is_accepted() {
         .authorize()
         .await
         .unwrap();
-    assert_eq!(
-        session.server_public(),
-        emulator.session_key().unwrap().public_key()
-    );
+    assert_the_current_session_key(&emulator, &session);
+}
+
+/// `session`'s `serverPublic` is the public half of the emulator's current session key.
+fn assert_the_current_session_key(emulator: &Emulator, session: &AllianceSession) {
+    let key = emulator.session_key().expect("a current session");
+    assert_eq!(session.server_public(), key.public_key());
 }
 
 #[tokio::test]
@@ -541,10 +544,7 @@ async fn every_session_has_its_own_server_key() {
     let first = source.authorize().await.unwrap();
     let second = source.authorize().await.unwrap();
     assert_ne!(first.server_public(), second.server_public());
-    assert_eq!(
-        second.server_public(),
-        emulator.session_key().unwrap().public_key()
-    );
+    assert_the_current_session_key(&emulator, &second);
 }
 
 #[tokio::test]
