@@ -14,7 +14,7 @@
 //!
 //! It counts authorizations, records requests (no secrets), and injects failures:
 //! `emulator.inject(Endpoint::…, Failure::…)` with the shared
-//! [`Failure`](auth_core::testkit::emulator::Failure), the bank's own in
+//! [`Failure`], the bank's own in
 //! `Failure::Provider(`[`ProviderFailure`]`::…)`.
 //!
 //! # Control API
