@@ -5,7 +5,6 @@
 
 use alliance_auth::testkit::{Emulator, Rejection};
 use alliance_auth::{AllianceSession, AllianceSource, CardData, CardNumber};
-use auth_core::{AuthClient, CredentialCache};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,7 +12,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .rejection(Rejection::used_token_under_200())
         .start()
         .await;
-    let client = AuthClient::new(CredentialCache::new(AllianceSource::new(emulator.config())))?;
+    let client = AllianceSource::new(emulator.config()).into_client()?;
     let url = emulator.url("ecom/execute_request/hpp/v1/operations");
 
     let answer = client.get(&url).await?.text().await?;

@@ -5,7 +5,8 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::jwe::{self, JweError};
+use crate::JweError;
+use crate::jwe;
 use crate::key::PublicKey;
 
 /// A card value that cannot be used; the message never contains the value.

@@ -28,7 +28,7 @@ pub struct AllianceConfig {
     pub(crate) service_code: String,
     pub(crate) authorization_key: MerchantKey,
     pub(crate) api_version: String,
-    pub(crate) http: HttpSettings,
+    pub(crate) http_settings: HttpSettings,
 }
 
 impl AllianceConfig {
@@ -58,8 +58,8 @@ impl AllianceConfig {
     }
 
     /// The connection settings.
-    pub fn http(&self) -> &HttpSettings {
-        &self.http
+    pub fn http_settings(&self) -> &HttpSettings {
+        &self.http_settings
     }
 }
 
@@ -70,19 +70,43 @@ impl fmt::Debug for AllianceConfig {
             .field("service_code", &self.service_code)
             .field("authorization_key", &self.authorization_key)
             .field("api_version", &self.api_version)
-            .field("http", &self.http)
+            .field("http_settings", &self.http_settings)
             .finish()
     }
 }
 
-/// Builds an [`AllianceConfig`].
+/// Builds an [`AllianceConfig`]: [`service_code`](Self::service_code) and
+/// [`authorization_key`](Self::authorization_key) are required; [`build`](Self::build) checks
+/// every setting.
+///
+/// # Example
+///
+/// ```
+/// use alliance_auth::{AllianceConfig, MerchantKey, TEST_URL};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let jwk = alliance_auth::testkit::DEMO_AUTH_KEY;
+/// // `jwk`: the merchant's EC P-384 private JWK, as the bank issued it.
+/// let config = AllianceConfig::builder()
+///     .base_url(TEST_URL)
+///     .service_code("a51e68aa-c6fa-11ed-afa1-0242ac120005")
+///     .authorization_key(MerchantKey::from_jwk(jwk)?)
+///     .build()?;
+/// assert_eq!(config.api_version(), "V1");
+/// assert_eq!(config.base_url().as_str(), format!("{TEST_URL}/"));
+///
+/// // What is missing is named.
+/// let error = AllianceConfig::builder().base_url(TEST_URL).build().unwrap_err();
+/// assert!(error.to_string().contains("AllianceConfigBuilder::service_code"));
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct AllianceConfigBuilder {
     base_url: Option<String>,
     service_code: Option<String>,
     authorization_key: Option<MerchantKey>,
     api_version: Option<String>,
-    http: HttpSettings,
+    http_settings: HttpSettings,
 }
 
 impl fmt::Debug for AllianceConfigBuilder {
@@ -124,8 +148,8 @@ impl AllianceConfigBuilder {
 
     /// Connection settings (timeouts, extra roots). Default [`HttpSettings::default`]: 10 s to
     /// connect, 30 s per exchange (the bank publishes no timeouts).
-    pub fn http(mut self, http: HttpSettings) -> Self {
-        self.http = http;
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http_settings = settings;
         self
     }
 
@@ -137,7 +161,7 @@ impl AllianceConfigBuilder {
             _ => {
                 return Err(AuthError::config(
                     PROVIDER,
-                    "the service code is missing; set ALLIANCE_SERVICE_CODE or pass it explicitly",
+                    "the service code is missing; give it to AllianceConfigBuilder::service_code",
                 ));
             }
         };
@@ -159,7 +183,7 @@ impl AllianceConfigBuilder {
         let authorization_key = self.authorization_key.ok_or_else(|| {
             AuthError::config(
                 PROVIDER,
-                "the authorization key (EC P-384 private JWK) is missing; set ALLIANCE_AUTH_KEY or pass it explicitly",
+                "the authorization key (EC P-384 private JWK) is missing; give it to AllianceConfigBuilder::authorization_key",
             )
         })?;
         let api_version = self
@@ -179,7 +203,7 @@ impl AllianceConfigBuilder {
             service_code,
             authorization_key,
             api_version,
-            http: self.http,
+            http_settings: self.http_settings,
         })
     }
 }

@@ -1,4 +1,6 @@
-//! The crate's own errors, and how each maps into [`auth_core::AuthError`].
+//! The crate's own errors, and how each maps into [`auth_core::AuthError`]: [`JweError`] and
+//! [`AllianceError`] live here; [`KeyError`] beside the keys it judges, [`CardError`] beside the
+//! card data.
 //!
 //! - [`KeyError`] (a JWK that cannot be used) → [`AuthError::Config`]: fix the key file.
 //! - [`JweError`] (an answer that cannot be decrypted, a refused JWE header) →
@@ -8,13 +10,41 @@
 //! None of their messages contains a secret: key errors name fields, never the value of `d`;
 //! card errors never repeat the card data.
 
+use std::fmt;
+
 use auth_core::AuthError;
 
-pub use crate::card::CardError;
-pub use crate::jwe::JweError;
-pub use crate::key::{KeyError, KeyProblem};
-
 use crate::PROVIDER;
+use crate::card::CardError;
+use crate::key::KeyError;
+
+/// A JWE could not be made, read or decrypted (see [`jwe`](crate::jwe)). Messages never contain
+/// plaintext or key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JweError {
+    message: String,
+}
+
+impl JweError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for JweError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JweError {}
 
 /// Any error of this crate's own operations (keys, JWE, card data).
 #[derive(Debug, Clone, thiserror::Error)]

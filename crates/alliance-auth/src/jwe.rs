@@ -2,50 +2,17 @@
 //! encryption, UTF-8 plaintext. Nothing else is accepted: the protected header is read and
 //! checked *before* any decryption is attempted.
 
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwe::JweHeader;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::error::JweError;
 use crate::key::{CONTENT_ENC, KEY_ALG, MerchantKey, PublicKey};
 
 /// The length of the encrypted key: a 32-byte A256GCM key wrapped with A256KW (RFC 3394).
 const WRAPPED_KEY_BYTES: usize = 40;
-
-/// A JWE could not be made, read or decrypted. Messages never contain plaintext or key material.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JweError {
-    message: String,
-}
-
-impl JweError {
-    fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-
-    #[cfg_attr(not(feature = "testkit"), allow(dead_code))]
-    pub(crate) fn from_message(message: &str) -> Self {
-        Self::new(message)
-    }
-
-    /// What went wrong.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for JweError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for JweError {}
 
 /// Encrypts `plaintext` to `key`: a compact JWE with protected header
 /// `{"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{…}}` and a fresh ephemeral key.
@@ -179,7 +146,7 @@ fn shown(value: Option<&str>) -> String {
     }
 }
 
-fn first_line(error: &dyn fmt::Display) -> String {
+fn first_line(error: &dyn std::fmt::Display) -> String {
     error
         .to_string()
         .lines()

@@ -10,9 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::JweError;
 use crate::PROVIDER;
 use crate::config::SESSION_LIFETIME;
-use crate::jwe::{self, JweError};
+use crate::jwe;
 use crate::key::{KeyRole, PublicKey};
 use crate::protocol::{API_VERSION_HEADER, DEVICE_ID_HEADER, REFRESH_TOKEN_HEADER, parse_expiry};
 

@@ -37,6 +37,31 @@ use crate::{AUTHORIZE_MAX_BYTES, PROVIDER};
 /// process using the same service code (e.g. [`auth_core::store::FileStore`]): the cache then
 /// takes the store's lock, reuses a session another process saved, and only one process
 /// authorizes at a time.
+///
+/// # Example
+///
+/// ```
+/// use alliance_auth::AllianceSource;
+/// use auth_core::store::FileStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = alliance_auth::testkit::Emulator::start().await;
+/// # let folder = tempfile::tempdir()?;
+/// # let config = emulator.config();
+/// # let url = emulator.url("ecom/execute_request/hpp/v1/operations");
+/// // `config`: an `AllianceConfig` (see `AllianceConfig::builder`).
+/// let store = FileStore::new(folder.path());
+/// let cache = AllianceSource::new(config)
+///     .into_cache_builder()
+///     .store(std::sync::Arc::new(store))
+///     .build();
+/// let client = auth_core::AuthClient::new(cache)?;
+/// let answer = client.get(&url).await?; // authorizes first, then sends the session headers
+/// assert_eq!(answer.status(), 200);
+/// # assert_eq!(emulator.authorizations(), 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AllianceSource {
     config: AllianceConfig,
@@ -56,7 +81,7 @@ impl AllianceSource {
             .base_url
             .join(AUTHORIZE_PATH)
             .unwrap_or_else(|_| config.base_url.clone());
-        let http = LazyClient::new(PROVIDER, config.http.clone());
+        let http = LazyClient::new(PROVIDER, config.http_settings.clone());
         Self {
             config,
             identity,
@@ -143,12 +168,9 @@ impl AllianceSource {
         );
         Ok(session)
     }
-
-    /// Decrypts a `{"jwe": …}` answer of the API with the authorization key.
-    pub fn decrypt_answer(&self, body: &[u8]) -> Result<Vec<u8>, AuthError> {
-        jwe::decrypt_answer(&self.config.authorization_key, body).map_err(AuthError::from)
-    }
 }
+
+auth_core::provider::source_shortcuts!(AllianceSource);
 
 /// The error for an error envelope from `authorize_virtual_device`.
 fn authorize_error(status: StatusCode, envelope: &ErrorEnvelope) -> AuthError {

@@ -12,7 +12,10 @@
 //!   `b_encryptor_failed_decrypt_message`) and answers `{"jwe": …}` encrypted to the merchant key, like the legacy H2H
 //!   endpoints.
 //!
-//! It counts authorizations, records requests (no secrets), and injects failures.
+//! It counts authorizations, records requests (no secrets), and injects failures:
+//! `emulator.inject(Endpoint::…, Failure::…)` with the shared
+//! [`Failure`], the bank's own in
+//! `Failure::Provider(`[`ProviderFailure`]`::…)`.
 //!
 //! # Control API
 //!
@@ -24,20 +27,33 @@
 //! (defaults 1 and 503); `GET /_emulator/counters` answers
 //! `{"authentications","api_calls","api_rejections"}`.
 //!
-//! ```no_run
-//! # async fn run() {
-//! use alliance_auth::testkit::Emulator;
+//! # Example
+//!
+//! ```
+//! use alliance_auth::AllianceSource;
+//! use alliance_auth::testkit::{Emulator, Endpoint, ProviderFailure};
+//! use auth_core::testkit::emulator::Failure;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let emulator = Emulator::start().await;
-//! let config = emulator.config(); // the demo merchant at this emulator
-//! # }
+//! let source = AllianceSource::new(emulator.config()); // the demo merchant at this emulator
+//! emulator.inject(Endpoint::Authorize, Failure::Provider(ProviderFailure::ServiceCodeClosed));
+//! assert!(source.authorize().await.unwrap_err().is_rejection());
+//! emulator.inject(Endpoint::Authorize, Failure::Status(503));
+//! assert!(source.authorize().await.unwrap_err().is_transient());
+//! source.authorize().await?;
+//! assert_eq!(emulator.authorizations(), 3);
+//! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use auth_core::testkit::emulator::{
+    EmulatorControl, EmulatorServer, Failure, FailureQueue, Injected, control_routes,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -107,20 +123,12 @@ impl Rejection {
     }
 }
 
-/// A failure to inject into the next answer of an endpoint.
+/// The bank's own failures, injected as `Failure::Provider(ProviderFailure::…)` (the shared
+/// [`Failure`]'s `Status(code)` answers `code` with the bank's error envelope,
+/// `b_unknown_error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Failure {
-    /// Answer with this status and an error envelope (`b_unknown_error`).
-    Status(u16),
-    /// Wait this long, then answer normally.
-    Slow(Duration),
-    /// Answer 200 with a body that is neither JSON nor JWE.
-    Garbage,
-    /// Answer 502 with an HTML page, as a proxy would.
-    Html,
-    /// Answer 200 with a 2 MiB body.
-    Huge,
+pub enum ProviderFailure {
     /// Answer with this rejection (API: also for a valid session; authorize: as is).
     Reject(Rejection),
     /// Authorize: HTTP 401 + `b_auth_token_expired` (the service code is closed).
@@ -189,7 +197,7 @@ struct EmulatorState {
     api_calls: AtomicUsize,
     api_rejections: AtomicUsize,
     requests: Mutex<Vec<RecordedRequest>>,
-    failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+    failures: FailureQueue<Endpoint, ProviderFailure>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -254,10 +262,7 @@ impl EmulatorBuilder {
 
     /// Starts on `127.0.0.1` at a free port.
     pub async fn start(self) -> Emulator {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port for the Alliance emulator");
-        self.start_on(listener)
+        self.start_on(EmulatorServer::loopback_listener().await)
     }
 
     /// Starts on `listener` (for `propusk emulate alliance --listen ADDR`). It also serves the
@@ -278,47 +283,32 @@ impl EmulatorBuilder {
             api_calls: AtomicUsize::new(0),
             api_rejections: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
-            failures: Mutex::new(VecDeque::new()),
+            failures: FailureQueue::default(),
         });
         let app = Router::new()
             .route("/api-gateway/authorize_virtual_device", post(authorize))
-            .route("/_emulator/revoke", post(control_end_session))
-            .route("/_emulator/expire", post(control_end_session))
             .route("/_emulator/rejection", post(control_rejection))
-            .route("/_emulator/fail-auth", post(control_fail_auth))
-            .route("/_emulator/counters", axum::routing::get(control_counters))
             .fallback(api)
-            .with_state(Arc::clone(&state));
-        let address = listener.local_addr().expect("a bound address");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+            .with_state(Arc::clone(&state))
+            .merge(control_routes(Arc::clone(&state)));
         Emulator {
-            address,
+            server: EmulatorServer::serve(listener, app),
             state,
-            server,
         }
     }
 }
 
 /// The running emulator; stops when dropped.
 pub struct Emulator {
-    address: SocketAddr,
+    server: EmulatorServer,
     state: Arc<EmulatorState>,
-    server: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator")
-            .field("address", &self.address)
+            .field("address", &self.server.address())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 
@@ -343,7 +333,7 @@ impl Emulator {
 
     /// `http://127.0.0.1:<port>/`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.address)
+        format!("{}/", self.server.base_url())
     }
 
     /// `http://127.0.0.1:<port>/<path>` (`path` without a leading slash).
@@ -400,12 +390,12 @@ impl Emulator {
     }
 
     /// The next answer of `endpoint` fails with `failure` (failures queue up in order).
-    pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
-        lock(&self.state.failures).push_back((endpoint, failure));
+    pub fn inject(&self, endpoint: Endpoint, failure: Failure<ProviderFailure>) {
+        self.state.failures.push(endpoint, failure);
     }
 
     /// A key of the emulator's own, for the life of the emulator: it stands in for the bank's
-    /// payment key (to check card fields encrypted to it), and a [`Failure::WrongKey`] answer is
+    /// payment key (to check card fields encrypted to it), and a [`ProviderFailure::WrongKey`] answer is
     /// encrypted to it. Not a session's key: see [`session_key`](Self::session_key).
     pub fn server_key(&self) -> &MerchantKey {
         &self.state.server_key
@@ -420,10 +410,17 @@ impl Emulator {
 }
 
 impl EmulatorState {
-    fn take_failure(&self, endpoint: Endpoint) -> Option<Failure> {
-        let mut failures = lock(&self.failures);
-        let index = failures.iter().position(|(e, _)| *e == endpoint)?;
-        failures.remove(index).map(|(_, f)| f)
+    /// What `endpoint` does about its next injected failure, if any: a shared failure's answer
+    /// (`Status` with the bank's error envelope), or the bank's own failure to carry out.
+    async fn take_failure(&self, endpoint: Endpoint) -> Injected<ProviderFailure> {
+        match self.failures.take(&endpoint) {
+            Some(failure) => {
+                failure
+                    .answer(|status| error_envelope(status, "b_unknown_error", "injected failure"))
+                    .await
+            }
+            None => Injected::Normal,
+        }
     }
 
     fn session_is_current(&self, headers: &HeaderMap) -> bool {
@@ -523,37 +520,18 @@ fn error_envelope(status: StatusCode, code: &str, text: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// `Some(answer)` for failures that replace the answer; waits for [`Failure::Slow`].
-async fn generic_failure(failure: &Failure) -> Option<Response> {
-    match failure {
-        Failure::Status(code) => Some(error_envelope(
-            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "b_unknown_error",
-            "injected failure",
-        )),
-        Failure::Slow(delay) => {
-            tokio::time::sleep(*delay).await;
-            None
+impl ProviderFailure {
+    /// The answer that replaces the endpoint's, for the failures that replace it.
+    fn answer(&self) -> Option<Response> {
+        match self {
+            Self::Reject(rejection) => Some(rejection.respond()),
+            Self::ServiceCodeClosed => Some(error_envelope(
+                StatusCode::UNAUTHORIZED,
+                "b_auth_token_expired",
+                "Auth token expired",
+            )),
+            Self::WrongKey | Self::WrongAlgorithm | Self::Payload(_) => None,
         }
-        Failure::Garbage => {
-            Some((StatusCode::OK, "<<neither JSON nor JWE>> \u{1}").into_response())
-        }
-        Failure::Html => Some(
-            (
-                StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-                .into_response(),
-        ),
-        Failure::Huge => Some((StatusCode::OK, "A".repeat(2 * 1024 * 1024)).into_response()),
-        Failure::Reject(rejection) => Some(rejection.respond()),
-        Failure::ServiceCodeClosed => Some(error_envelope(
-            StatusCode::UNAUTHORIZED,
-            "b_auth_token_expired",
-            "Auth token expired",
-        )),
-        Failure::WrongKey | Failure::WrongAlgorithm | Failure::Payload(_) => None,
     }
 }
 
@@ -569,12 +547,14 @@ async fn authorize(
         &headers,
         false,
     );
-    let failure = state.take_failure(Endpoint::Authorize);
-    if let Some(failure) = &failure
-        && let Some(response) = generic_failure(failure).await
-    {
-        return response;
-    }
+    let failure = match state.take_failure(Endpoint::Authorize).await {
+        Injected::Answer(response) => return response,
+        Injected::Provider(failure) => match failure.answer() {
+            Some(response) => return response,
+            None => Some(failure),
+        },
+        Injected::Normal => None,
+    };
     if let Some(response) = state.check_common_headers(&headers) {
         return response;
     }
@@ -599,9 +579,15 @@ async fn authorize(
     let payload = state.session_payload(&session).to_string();
     *lock(&state.session) = Some(session);
     let jwe = match failure {
-        Some(Failure::WrongKey) => jwe::encrypt(state.server_key.public_key(), payload.as_bytes()),
-        Some(Failure::WrongAlgorithm) => encrypt_direct(&state.merchant_public, payload.as_bytes()),
-        Some(Failure::Payload(text)) => jwe::encrypt(&state.merchant_public, text.as_bytes()),
+        Some(ProviderFailure::WrongKey) => {
+            jwe::encrypt(state.server_key.public_key(), payload.as_bytes())
+        }
+        Some(ProviderFailure::WrongAlgorithm) => {
+            encrypt_direct(&state.merchant_public, payload.as_bytes())
+        }
+        Some(ProviderFailure::Payload(text)) => {
+            jwe::encrypt(&state.merchant_public, text.as_bytes())
+        }
         _ => jwe::encrypt(&state.merchant_public, payload.as_bytes()),
     };
     match jwe {
@@ -623,16 +609,16 @@ fn generate_key() -> MerchantKey {
 }
 
 /// ECDH-ES with direct key agreement: a JWE this API never uses.
-fn encrypt_direct(key: &PublicKey, plaintext: &[u8]) -> Result<String, jwe::JweError> {
+fn encrypt_direct(key: &PublicKey, plaintext: &[u8]) -> Result<String, crate::JweError> {
     let jwk = josekit::jwk::Jwk::from_bytes(key.to_jwk_json().replace("ECDH-ES+A256KW", "ECDH-ES"))
-        .map_err(|_| jwe::JweError::from_message("bad key"))?;
+        .map_err(|_| crate::JweError::new("bad key"))?;
     let encrypter = ECDH_ES
         .encrypter_from_jwk(&jwk)
-        .map_err(|_| jwe::JweError::from_message("bad key"))?;
+        .map_err(|_| crate::JweError::new("bad key"))?;
     let mut header = JweHeader::new();
     header.set_content_encryption("A256GCM");
     josekit::jwe::serialize_compact(plaintext, &header, &encrypter)
-        .map_err(|_| jwe::JweError::from_message("encryption failed"))
+        .map_err(|_| crate::JweError::new("encryption failed"))
 }
 
 async fn api(
@@ -646,10 +632,14 @@ async fn api(
     let path = uri.path().to_owned();
     let valid = state.session_is_current(&headers);
     state.record(&method, &path, &headers, valid);
-    if let Some(failure) = state.take_failure(Endpoint::Api)
-        && let Some(response) = generic_failure(&failure).await
-    {
-        return response;
+    match state.take_failure(Endpoint::Api).await {
+        Injected::Answer(response) => return response,
+        Injected::Provider(failure) => {
+            if let Some(response) = failure.answer() {
+                return response;
+            }
+        }
+        Injected::Normal => {}
     }
     if let Some(response) = state.check_common_headers(&headers) {
         return response;
@@ -683,22 +673,15 @@ async fn api(
     axum::Json(json!({ "status": "OK", "path": path, "operations": [] })).into_response()
 }
 
-/// The query of the control API's `POST /_emulator/…` calls.
+/// `?under=200|401` of `POST /_emulator/rejection`.
 #[derive(serde::Deserialize)]
-struct ControlQuery {
-    count: Option<usize>,
-    status: Option<u16>,
+struct RejectionQuery {
     under: Option<u16>,
-}
-
-async fn control_end_session(State(state): State<Arc<EmulatorState>>) -> StatusCode {
-    *lock(&state.session) = None;
-    StatusCode::NO_CONTENT
 }
 
 async fn control_rejection(
     State(state): State<Arc<EmulatorState>>,
-    axum::extract::Query(query): axum::extract::Query<ControlQuery>,
+    axum::extract::Query(query): axum::extract::Query<RejectionQuery>,
 ) -> Response {
     let rejection = match query.under {
         Some(200) => Rejection::used_token_under_200(),
@@ -709,23 +692,23 @@ async fn control_rejection(
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn control_fail_auth(
-    State(state): State<Arc<EmulatorState>>,
-    axum::extract::Query(query): axum::extract::Query<ControlQuery>,
-) -> StatusCode {
-    let status = query.status.unwrap_or(503);
-    let mut failures = lock(&state.failures);
-    for _ in 0..query.count.unwrap_or(1) {
-        failures.push_back((Endpoint::Authorize, Failure::Status(status)));
+/// The shared control API: revoke and expire end the current session; fail-auth makes the next
+/// authorizations answer the status with the bank's error envelope.
+impl EmulatorControl for EmulatorState {
+    fn revoke(&self) {
+        *lock(&self.session) = None;
     }
-    StatusCode::NO_CONTENT
-}
 
-async fn control_counters(State(state): State<Arc<EmulatorState>>) -> Response {
-    axum::Json(json!({
-        "authentications": state.authorizations.load(Ordering::SeqCst),
-        "api_calls": state.api_calls.load(Ordering::SeqCst),
-        "api_rejections": state.api_rejections.load(Ordering::SeqCst),
-    }))
-    .into_response()
+    fn fail_auth(&self, status: u16) {
+        self.failures
+            .push(Endpoint::Authorize, Failure::Status(status));
+    }
+
+    fn counters(&self) -> Value {
+        json!({
+            "authentications": self.authorizations.load(Ordering::SeqCst),
+            "api_calls": self.api_calls.load(Ordering::SeqCst),
+            "api_rejections": self.api_rejections.load(Ordering::SeqCst),
+        })
+    }
 }

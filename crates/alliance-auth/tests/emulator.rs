@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use alliance_auth::testkit::{
-    DEMO_SERVICE_CODE, Emulator, Endpoint, ExpiryStyle, Failure, Rejection, demo_auth_key,
+    DEMO_SERVICE_CODE, Emulator, Endpoint, ExpiryStyle, ProviderFailure, Rejection, demo_auth_key,
 };
 use alliance_auth::{AllianceSession, AllianceSource, MerchantKey, jwe};
 use auth_core::store::{FileStore, MemoryStore};
+use auth_core::testkit::emulator::Failure;
 use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret};
 
 const OPERATIONS: &str = "ecom/execute_request/hpp/v1/operations";
@@ -123,10 +124,13 @@ async fn the_older_key_name_server_public_key_is_accepted() {
         .authorize()
         .await
         .unwrap();
-    assert_eq!(
-        session.server_public(),
-        emulator.session_key().unwrap().public_key()
-    );
+    assert_the_current_session_key(&emulator, &session);
+}
+
+/// `session`'s `serverPublic` is the public half of the emulator's current session key.
+fn assert_the_current_session_key(emulator: &Emulator, session: &AllianceSession) {
+    let key = emulator.session_key().expect("a current session");
+    assert_eq!(session.server_public(), key.public_key());
 }
 
 #[tokio::test]
@@ -210,11 +214,13 @@ async fn a_second_rejection_is_final() {
     client.get(emulator.url(OPERATIONS)).await.unwrap();
     emulator.inject(
         Endpoint::Api,
-        Failure::Reject(Rejection::used_token_under_200()),
+        Failure::Provider(ProviderFailure::Reject(Rejection::used_token_under_200())),
     );
     emulator.inject(
         Endpoint::Api,
-        Failure::Reject(Rejection::Http200("b_session_doesnt_exists".into())),
+        Failure::Provider(ProviderFailure::Reject(Rejection::Http200(
+            "b_session_doesnt_exists".into(),
+        ))),
     );
     let error = client.get(emulator.url(OPERATIONS)).await.unwrap_err();
     assert!(
@@ -237,7 +243,9 @@ async fn other_errors_under_200_are_not_rejections() {
     client.get(emulator.url(OPERATIONS)).await.unwrap();
     emulator.inject(
         Endpoint::Api,
-        Failure::Reject(Rejection::Http200("b_request_is_not_correct".into())),
+        Failure::Provider(ProviderFailure::Reject(Rejection::Http200(
+            "b_request_is_not_correct".into(),
+        ))),
     );
     let response = client.get(emulator.url(OPERATIONS)).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -335,7 +343,10 @@ async fn the_stored_session_keeps_auth_token_and_server_public() {
 #[tokio::test]
 async fn closed_service_code_is_permanent_and_tells_the_user_to_contact_the_bank() {
     let emulator = Emulator::start().await;
-    emulator.inject(Endpoint::Authorize, Failure::ServiceCodeClosed);
+    emulator.inject(
+        Endpoint::Authorize,
+        Failure::Provider(ProviderFailure::ServiceCodeClosed),
+    );
     let client = client(&emulator);
     let error = client.get(emulator.url(OPERATIONS)).await.unwrap_err();
     assert!(error.is_rejection() && !error.is_transient(), "{error:?}");
@@ -376,14 +387,20 @@ async fn authorize_failures_are_classified() {
         "{error}"
     );
 
-    emulator.inject(Endpoint::Authorize, Failure::WrongKey);
+    emulator.inject(
+        Endpoint::Authorize,
+        Failure::Provider(ProviderFailure::WrongKey),
+    );
     let error = source.authorize().await.unwrap_err();
     assert!(
         error.to_string().contains("made for another key"),
         "{error}"
     );
 
-    emulator.inject(Endpoint::Authorize, Failure::WrongAlgorithm);
+    emulator.inject(
+        Endpoint::Authorize,
+        Failure::Provider(ProviderFailure::WrongAlgorithm),
+    );
     let error = source.authorize().await.unwrap_err();
     assert!(error.to_string().contains("alg `ECDH-ES`"), "{error}");
     assert!(
@@ -393,7 +410,9 @@ async fn authorize_failures_are_classified() {
 
     emulator.inject(
         Endpoint::Authorize,
-        Failure::Reject(Rejection::Http401("b_unknown_device".into())),
+        Failure::Provider(ProviderFailure::Reject(Rejection::Http401(
+            "b_unknown_device".into(),
+        ))),
     );
     let error = source.authorize().await.unwrap_err();
     assert!(
@@ -416,7 +435,13 @@ async fn slow_and_huge_answers_are_cut_off() {
     let emulator = Emulator::start().await;
     let mut http = auth_core::HttpSettings::default();
     http.timeout = Duration::from_millis(300);
-    let source = AllianceSource::new(emulator.config_builder().http(http).build().unwrap());
+    let source = AllianceSource::new(
+        emulator
+            .config_builder()
+            .http_settings(http)
+            .build()
+            .unwrap(),
+    );
     emulator.inject(Endpoint::Authorize, Failure::Slow(Duration::from_secs(5)));
     let error = source.authorize().await.unwrap_err();
     assert!(
@@ -496,8 +521,7 @@ async fn encrypted_bodies_reach_the_bank_and_the_answer_decrypts() {
     let response = client.send(request).await.unwrap();
     assert_eq!(response.status(), 200);
     let answer = response.bytes().await.unwrap();
-    let source = AllianceSource::new(emulator.config());
-    let plaintext = source.decrypt_answer(&answer).unwrap();
+    let plaintext = alliance_auth::decrypt_answer(&client, &answer).unwrap();
     let answer: serde_json::Value = serde_json::from_slice(&plaintext).unwrap();
     assert_eq!(answer["received"]["merchantRequestId"], "r-1");
     assert_eq!(answer["received"]["coinAmount"], 100);
@@ -506,12 +530,10 @@ async fn encrypted_bodies_reach_the_bank_and_the_answer_decrypts() {
 const PURCHASE: &str = "ecom/execute_request/payments/v3/create/purchase";
 
 /// The `received` part of the emulator's decrypted answer to an encrypted request.
-async fn received(emulator: &Emulator, response: reqwest::Response) -> serde_json::Value {
+async fn received(client: &AuthClient, response: reqwest::Response) -> serde_json::Value {
     assert_eq!(response.status(), 200);
     let answer = response.bytes().await.unwrap();
-    let plaintext = AllianceSource::new(emulator.config())
-        .decrypt_answer(&answer)
-        .unwrap();
+    let plaintext = alliance_auth::decrypt_answer(client, &answer).unwrap();
     serde_json::from_slice::<serde_json::Value>(&plaintext).unwrap()["received"].clone()
 }
 
@@ -522,10 +544,7 @@ async fn every_session_has_its_own_server_key() {
     let first = source.authorize().await.unwrap();
     let second = source.authorize().await.unwrap();
     assert_ne!(first.server_public(), second.server_public());
-    assert_eq!(
-        second.server_public(),
-        emulator.session_key().unwrap().public_key()
-    );
+    assert_the_current_session_key(&emulator, &second);
 }
 
 #[tokio::test]
@@ -556,7 +575,7 @@ async fn send_encrypted_encrypts_again_for_the_new_session() {
     let client = client(&emulator);
     let body = br#"{"merchantRequestId":"r-1","coinAmount":100}"#;
     let answer = received(
-        &emulator,
+        &client,
         alliance_auth::send_encrypted(&client, http::Method::POST, &emulator.url(PURCHASE), body)
             .await
             .unwrap(),
@@ -569,7 +588,7 @@ async fn send_encrypted_encrypts_again_for_the_new_session() {
     // encrypts the body to the new session's key.
     emulator.end_session();
     let answer = received(
-        &emulator,
+        &client,
         alliance_auth::send_encrypted(&client, http::Method::POST, &emulator.url(PURCHASE), body)
             .await
             .unwrap(),
@@ -599,11 +618,15 @@ async fn send_encrypted_refuses_a_bad_url_and_a_second_rejection_is_final() {
 
     emulator.inject(
         alliance_auth::testkit::Endpoint::Api,
-        alliance_auth::testkit::Failure::Reject(alliance_auth::testkit::Rejection::unauthorized()),
+        Failure::Provider(ProviderFailure::Reject(
+            alliance_auth::testkit::Rejection::unauthorized(),
+        )),
     );
     emulator.inject(
         alliance_auth::testkit::Endpoint::Api,
-        alliance_auth::testkit::Failure::Reject(alliance_auth::testkit::Rejection::unauthorized()),
+        Failure::Provider(ProviderFailure::Reject(
+            alliance_auth::testkit::Rejection::unauthorized(),
+        )),
     );
     let error =
         alliance_auth::send_encrypted(&client, http::Method::POST, &emulator.url(PURCHASE), b"{}")

@@ -11,20 +11,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alliance_auth::testkit::{
-    DEMO_SERVICE_CODE, Emulator, Endpoint, Failure, Rejection, demo_auth_key,
+    DEMO_SERVICE_CODE, Emulator, Endpoint, ProviderFailure, Rejection, demo_auth_key,
 };
 use alliance_auth::{AllianceConfig, AllianceSource};
 use auth_core::store::FileStore;
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::faults::{
     SERVER_TOKEN, assert_classified, assert_client_keeps_credentials_home,
-    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
-    assert_transport_faults_are_transient, impatient, short_timeout, stored_token,
-    transport_faults,
+    assert_failed_refresh_keeps_stored, assert_oversized_refused,
+    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient,
+    short_timeout, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
-use auth_core::{
-    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
-};
+use auth_core::{AuthClient, AuthError, CredentialCache};
 use serde_json::json;
 
 const OPERATIONS: &str = "ecom/execute_request/hpp/v1/operations";
@@ -34,7 +33,7 @@ fn config_at(base_url: &str) -> AllianceConfig {
         .base_url(base_url)
         .service_code(DEMO_SERVICE_CODE)
         .authorization_key(demo_auth_key())
-        .http(short_timeout())
+        .http_settings(short_timeout())
         .build()
         .unwrap()
 }
@@ -134,7 +133,10 @@ async fn decrypted_sessions_with_missing_or_wrong_typed_fields_are_refused_witho
         json!({"deviceId": "device-1", "refreshToken": SERVER_TOKEN, "serverPublic": {"kty": "EC"}}),
     ];
     for payload in payloads {
-        emulator.inject(Endpoint::Authorize, Failure::Payload(payload.to_string()));
+        emulator.inject(
+            Endpoint::Authorize,
+            Failure::Provider(ProviderFailure::Payload(payload.to_string())),
+        );
         let error = source.authorize().await.unwrap_err();
         assert!(
             matches!(error, AuthError::Protocol { .. }),
@@ -144,7 +146,9 @@ async fn decrypted_sessions_with_missing_or_wrong_typed_fields_are_refused_witho
     }
     emulator.inject(
         Endpoint::Authorize,
-        Failure::Payload(format!("refreshToken={SERVER_TOKEN}")),
+        Failure::Provider(ProviderFailure::Payload(format!(
+            "refreshToken={SERVER_TOKEN}"
+        ))),
     );
     let error = source.authorize().await.unwrap_err();
     check(&error, false, "not JSON");
@@ -160,51 +164,30 @@ async fn oversized_answers_are_refused_without_being_read_whole() {
 async fn a_failed_reauthorization_never_replaces_the_stored_session() {
     let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let store = Arc::new(FileStore::new(folder.path()));
-    let source = Arc::new(AllianceSource::new(config_at(&emulator.base_url())));
-    let identity = source.identity().clone();
-    let cache = CredentialCache::builder(source)
-        .policy(impatient(RefreshPolicy::default()))
-        .store(store.clone())
-        .build();
-    let first = cache.get().await.unwrap();
-
-    emulator.inject(Endpoint::Authorize, Failure::Status(503));
-    cache.mark_stale();
-    assert!(cache.get().await.unwrap().same_token(&first));
-    cache.settle().await;
-    assert_eq!(emulator.authorizations(), 2);
-    assert_eq!(
-        stored_token(&*store, &identity).await,
-        first.token().expose_secret()
-    );
-
-    for (failure, transient) in [
-        (Failure::Status(500), true),
-        (Failure::Html, true),
-        (Failure::Slow(Duration::from_secs(5)), true),
-        (Failure::Garbage, false),
-        (Failure::Huge, false),
-        (Failure::ServiceCodeClosed, false),
-        (Failure::Reject(Rejection::unauthorized()), false),
-    ] {
-        emulator.inject(Endpoint::Authorize, failure.clone());
-        cache.invalidate(first.generation());
-        let error = cache.get().await.unwrap_err();
-        check(&error, transient, &format!("{failure:?}"));
-        assert_eq!(
-            stored_token(&*store, &identity).await,
-            first.token().expose_secret(),
-            "{failure:?} replaced the stored session"
-        );
-    }
+    let next = assert_failed_refresh_keeps_stored(
+        || AllianceSource::new(config_at(&emulator.base_url())),
+        Arc::new(FileStore::new(folder.path())),
+        |failure| emulator.inject(Endpoint::Authorize, failure),
+        &[
+            (Failure::Status(503), true),
+            (Failure::Status(500), true),
+            (Failure::Html, true),
+            (Failure::Slow(Duration::from_secs(5)), true),
+            (Failure::Garbage, false),
+            (Failure::Huge, false),
+            (Failure::Provider(ProviderFailure::ServiceCodeClosed), false),
+            (
+                Failure::Provider(ProviderFailure::Reject(Rejection::unauthorized())),
+                false,
+            ),
+        ],
+        &[&private_scalar()],
+    )
+    .await;
+    // The first authorize, the failed background one, then one per failure.
+    assert_eq!(emulator.authorizations(), 2 + 8);
 
     // The stored session is intact: a new process takes it and the bank accepts it.
-    let next = CredentialCache::builder(Arc::new(AllianceSource::new(config_at(
-        &emulator.base_url(),
-    ))))
-    .store(store.clone())
-    .build();
     let client = AuthClient::new(next).unwrap();
     let response = client.get(emulator.url(OPERATIONS)).await.unwrap();
     assert_eq!(response.status(), 200);

@@ -2,7 +2,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use alliance_auth::{
     AllianceConfig, AllianceSource, KeyProblem, KeyRole, MerchantKey, PRODUCTION_URL, PublicKey,
@@ -74,13 +73,11 @@ pub async fn run(args: AllianceArgs) -> Result<(), CliError> {
         AllianceAction::CheckKey => check_key(args.key_file.as_deref()),
         AllianceAction::Encrypt => encrypt(args.key_file.as_deref()),
         AllianceAction::Proxy(proxy_args) => {
-            let source = Arc::new(alliance_source(&args)?);
-            let cache = args.cache.cache(source.clone())?;
+            let cache = args.cache.cache(alliance_source(&args)?)?;
             let upstream = Upstream {
                 base_url: args.base_url.clone(),
                 cache,
                 http: HttpSettings::default(),
-                alliance: Some(source),
             };
             proxy::run(proxy_args, upstream).await
         }
@@ -94,8 +91,11 @@ pub async fn run(args: AllianceArgs) -> Result<(), CliError> {
 
 /// The source for the merchant in the settings.
 fn alliance_source(args: &AllianceArgs) -> Result<AllianceSource, CliError> {
+    // Blank is missing: the CLI names its own flag and variable, not the builder's method.
     let service_code = required(
-        args.service_code.clone(),
+        args.service_code
+            .clone()
+            .filter(|code| !code.trim().is_empty()),
         "--service-code",
         "ALLIANCE_SERVICE_CODE",
     )?;

@@ -150,7 +150,6 @@ async fn evotor_proxy(proxy_args: &ProxyArgs, base_url: String) -> Result<(), Cl
         base_url,
         cache,
         http: HttpSettings::default(),
-        alliance: None,
     };
     proxy::run(proxy_args, upstream).await
 }

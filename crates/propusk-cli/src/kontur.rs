@@ -65,7 +65,6 @@ pub async fn run(args: KonturArgs) -> Result<(), CliError> {
                 base_url: args.base_url,
                 cache,
                 http,
-                alliance: None,
             };
             proxy::run(proxy_args, upstream).await
         }

@@ -99,7 +99,6 @@ pub async fn run(args: RustoreArgs) -> Result<(), CliError> {
                 base_url: args.base_url,
                 cache,
                 http,
-                alliance: None,
             };
             proxy::run(proxy_args, upstream).await
         }

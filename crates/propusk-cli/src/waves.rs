@@ -102,7 +102,6 @@ pub async fn run(args: WavesArgs) -> Result<(), CliError> {
                 base_url: node.as_str().trim_end_matches('/').to_owned(),
                 cache,
                 http,
-                alliance: None,
             };
             proxy::run(proxy_args, upstream).await
         }

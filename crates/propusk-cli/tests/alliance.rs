@@ -4,9 +4,10 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use alliance_auth::testkit::{
-    DEMO_AUTH_KEY, DEMO_SERVICE_CODE, Emulator, Endpoint, Failure, Rejection,
+    DEMO_AUTH_KEY, DEMO_SERVICE_CODE, Emulator, Endpoint, ProviderFailure, Rejection,
 };
 use alliance_auth::{MerchantKey, jwe};
+use auth_core::testkit::emulator::Failure;
 
 const OPERATIONS: &str = "ecom/execute_request/hpp/v1/operations";
 const SEED_D: &str = "QVwaujXBuM1mdyNSadU5qSjRk5xggY-aX7yzes_qyNQC9nTVO1SmNBHd_fBzZILd";
@@ -148,9 +149,12 @@ async fn get_rejected_twice_exits_3() {
     let run = Run::new();
     emulator.inject(
         Endpoint::Api,
-        Failure::Reject(Rejection::used_token_under_200()),
+        Failure::Provider(ProviderFailure::Reject(Rejection::used_token_under_200())),
     );
-    emulator.inject(Endpoint::Api, Failure::Reject(Rejection::unauthorized()));
+    emulator.inject(
+        Endpoint::Api,
+        Failure::Provider(ProviderFailure::Reject(Rejection::unauthorized())),
+    );
     let output = run.at(&emulator, &["get", &emulator.url(OPERATIONS)]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stderr(&output).contains("rejected"), "{}", stderr(&output));
@@ -160,7 +164,10 @@ async fn get_rejected_twice_exits_3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_service_code_exits_3_and_says_to_contact_the_bank() {
     let emulator = Emulator::start().await;
-    emulator.inject(Endpoint::Authorize, Failure::ServiceCodeClosed);
+    emulator.inject(
+        Endpoint::Authorize,
+        Failure::Provider(ProviderFailure::ServiceCodeClosed),
+    );
     let output = Run::new().at(&emulator, &["token"]);
     assert_eq!(output.status.code(), Some(3));
     let message = stderr(&output);

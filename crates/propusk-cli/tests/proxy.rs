@@ -151,8 +151,10 @@ impl Emulator {
                 Self::Rustore(_) => {}
                 Self::Alliance(e) => e.inject(
                     alliance_auth::testkit::Endpoint::Api,
-                    alliance_auth::testkit::Failure::Reject(
-                        alliance_auth::testkit::Rejection::unauthorized(),
+                    auth_core::testkit::emulator::Failure::Provider(
+                        alliance_auth::testkit::ProviderFailure::Reject(
+                            alliance_auth::testkit::Rejection::unauthorized(),
+                        ),
                     ),
                 ),
                 Self::Waves(e) => e.inject(

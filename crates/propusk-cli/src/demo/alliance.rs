@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
-use alliance_auth::testkit::{Emulator, Rejection, demo_auth_key};
-use alliance_auth::{AllianceSession, AllianceSource, CardData, CardNumber, jwe, send_encrypted};
+use alliance_auth::testkit::{Emulator, Rejection};
+use alliance_auth::{
+    AllianceSession, AllianceSource, CardData, CardNumber, decrypt_answer, jwe, send_encrypted,
+};
 use auth_core::{AuthClient, Credential, ExposeSecret as _};
 use http::Method;
 
@@ -137,8 +139,7 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
                 let status = response.status();
                 let answer = response.bytes().await.map_err(|e| e.to_string())?;
                 ensure(status.is_success(), || format!("{round}: HTTP {status}"))?;
-                let plaintext =
-                    jwe::decrypt_answer(&demo_auth_key(), &answer).map_err(|e| e.to_string())?;
+                let plaintext = decrypt_answer(&client, &answer).map_err(|e| e.to_string())?;
                 let answer: serde_json::Value =
                     serde_json::from_slice(&plaintext).map_err(|e| e.to_string())?;
                 ensure(answer["received"]["merchantRequestId"] == "demo-1", || {

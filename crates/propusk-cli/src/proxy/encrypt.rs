@@ -4,8 +4,8 @@
 //! repeated) and sent as `text/plain`; an answer `{"jwe": …}` comes back decrypted, as
 //! `application/json`, marked `X-Propusk-Decrypted: jwe`. Other answers come back as they are.
 
-use alliance_auth::{AllianceSession, AllianceSource};
-use auth_core::{AuthError, Credential};
+use alliance_auth::AllianceSession;
+use auth_core::{AuthClient, AuthError, Credential};
 use axum::response::Response;
 use http::StatusCode;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -54,9 +54,10 @@ pub fn encrypt_body(credential: &Credential, plaintext: &[u8]) -> Result<String,
     })
 }
 
-/// The answer with a `{"jwe": …}` body decrypted; any other answer as it is.
+/// The answer with a `{"jwe": …}` body decrypted with the key of `client`'s Alliance source;
+/// any other answer as it is.
 pub async fn decrypt_answer(
-    source: &AllianceSource,
+    client: &AuthClient,
     answer: reqwest::Response,
 ) -> Result<Response, Refusal> {
     let status = answer.status();
@@ -75,7 +76,7 @@ pub async fn decrypt_answer(
     )
     .await
     .map_err(Refusal::NoAnswer)?;
-    let plaintext = match source.decrypt_answer(&body) {
+    let plaintext = match alliance_auth::decrypt_answer(client, &body) {
         Ok(plaintext) => {
             headers.insert(DECRYPTED_HEADER, HeaderValue::from_static("jwe"));
             headers.insert(

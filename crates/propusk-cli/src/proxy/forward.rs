@@ -54,8 +54,9 @@ pub struct Proxy {
     pub token: Option<SecretString>,
     /// Size limits.
     pub limits: Limits,
-    /// Bank Alliance only: encrypts bodies to the session key and decrypts answers.
-    pub alliance: Option<Arc<alliance_auth::AllianceSource>>,
+    /// Bank Alliance only (the client is over an `AllianceSource`): encrypts bodies to the
+    /// session key and decrypts answers.
+    pub alliance: bool,
 }
 
 /// The request body as it will be sent.
@@ -124,7 +125,7 @@ impl Proxy {
     async fn forward(&self, request: Request) -> Result<Response, Refusal> {
         let (parts, body) = request.into_parts();
         let url = self.target(&parts.uri)?;
-        let encrypted = encrypt::requested(&parts.headers, self.alliance.is_some())?;
+        let encrypted = encrypt::requested(&parts.headers, self.alliance)?;
         let headers = forwarded_headers(&parts.headers);
         let outgoing = tokio::time::timeout(
             self.limits.body_timeout,
@@ -140,7 +141,6 @@ impl Proxy {
         let method = parts.method;
         let repeatable = matches!(outgoing, Outgoing::Buffered(_));
         let mut outgoing = outgoing;
-        let alliance = self.alliance.clone();
         let build = move |credential: &Credential| -> Result<reqwest::Request, AuthError> {
             let mut request = reqwest::Request::new(method.clone(), url.clone());
             *request.headers_mut() = headers.clone();
@@ -172,8 +172,8 @@ impl Proxy {
             .send_passing_rejection(build, repeatable)
             .await
             .map_err(Refusal::NoAnswer)?;
-        if encrypted && let Some(alliance) = alliance {
-            return encrypt::decrypt_answer(&alliance, answer).await;
+        if encrypted {
+            return encrypt::decrypt_answer(&self.client, answer).await;
         }
         Ok(stream_back(answer))
     }

@@ -72,8 +72,6 @@ pub struct Upstream {
     pub cache: CredentialCache,
     /// Connection settings (extra roots, connect timeout).
     pub http: HttpSettings,
-    /// Bank Alliance: the source, for `X-Propusk-Encrypt: jwe`.
-    pub alliance: Option<Arc<alliance_auth::AllianceSource>>,
 }
 
 /// Runs the proxy until SIGTERM or SIGINT (exit 0).
@@ -89,6 +87,11 @@ pub async fn run(args: &ProxyArgs, upstream: Upstream) -> Result<(), CliError> {
     let mut http = upstream.http;
     http.timeout = Duration::from_secs(args.timeout.max(1));
     let client = AuthClient::with_http_client(upstream.cache, http.build_client(provider)?);
+    // Bank Alliance: `X-Propusk-Encrypt: jwe` (the source is found in the client's cache).
+    let alliance = client
+        .cache()
+        .source_as::<alliance_auth::AllianceSource>()
+        .is_some();
     let proxy = Arc::new(Proxy {
         client,
         origin,
@@ -98,7 +101,7 @@ pub async fn run(args: &ProxyArgs, upstream: Upstream) -> Result<(), CliError> {
             max_request_body: args.max_request_body,
             body_timeout: Duration::from_secs(args.request_timeout.max(1)),
         },
-        alliance: upstream.alliance,
+        alliance,
     });
     let header_timeout = Duration::from_secs(args.header_timeout.max(1));
     let app = axum::Router::new()
