@@ -31,6 +31,21 @@ const TEMPLATE_FILES: &[&str] = &[
     "tests/properties.rs",
 ];
 
+/// Template rules a provider does not follow for a reason of the provider's own, with that
+/// reason: (crate, the rule's text, why).
+const EXEMPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "waves-auth",
+        "pub const PRODUCTION_URL: &str",
+        "every Waves Enterprise deployment has its own authorization service; there is no public one",
+    ),
+    (
+        "waves-auth",
+        "pub fn base_url(&self) -> &Url",
+        "in API-key mode there is no authorization service: `auth_url() -> Option<&Url>` instead",
+    ),
+];
+
 /// Names of emulators the template replaced: a crate that still declares one fails.
 const OLD_EMULATOR_NAMES: &[&str] = &["FakeCloud", "KonturEmulator", "WavesEmulator"];
 
@@ -135,7 +150,10 @@ pub fn findings(crate_dir: &Path, prefix: &str) -> Vec<String> {
         ),
     ];
     for (file, needle, what) in rules {
-        if crate_dir.join(file).is_file() && !read(file).contains(&needle) {
+        let exempt = EXEMPTIONS
+            .iter()
+            .any(|(krate, rule, _)| *krate == name && *rule == needle);
+        if crate_dir.join(file).is_file() && !exempt && !read(file).contains(&needle) {
             missing(file, format!("lacks {what}"));
         }
     }
@@ -342,7 +360,7 @@ mod tests {
 
     #[test]
     fn a_crate_with_an_old_constant_or_getter_fails() {
-        let copy = copy_of("waves-auth");
+        let copy = copy_of("kontur-auth");
         let config = copy.path.join("src/config.rs");
         let text = fs::read_to_string(&config).unwrap();
         fs::write(
@@ -353,10 +371,10 @@ mod tests {
             ),
         )
         .unwrap();
-        let found = findings(&copy.path, "Waves");
+        let found = findings(&copy.path, "Kontur");
         assert_eq!(
             found,
-            ["waves-auth/src/config.rs: lacks the getter `http_settings(&self) -> &HttpSettings`"]
+            ["kontur-auth/src/config.rs: lacks the getter `http_settings(&self) -> &HttpSettings`"]
         );
     }
 }
