@@ -1,12 +1,11 @@
-//! Runs a webhook receiver and the fake Evotor Cloud on loopback, drives one account through its
+//! Runs a webhook receiver and the emulated Evotor Cloud on loopback, drives one account through its
 //! life, then calls the Cloud with the token the receiver stored.
 //!
 //! `cargo run -p evotor-auth --features testkit --example account_life`
 
 use std::sync::Arc;
 
-use auth_core::{AuthClient, CredentialCache};
-use evotor_auth::testkit::{AccountStart, FakeCloud, ServiceAuth};
+use evotor_auth::testkit::{AccountStart, Emulator, ServiceAuth};
 use evotor_auth::webhook::{MemoryWebhookStore, Receiver, ReferenceAccounts, WebhookStore};
 use evotor_auth::{EvotorConfig, EvotorSource, ReceiverConfig, UserId};
 use secrecy::SecretString;
@@ -31,7 +30,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = axum::serve(listener, evotor_auth::axum::router(receiver)).await;
     });
 
-    let cloud = FakeCloud::start(&receiver_url, ServiceAuth::Token(service_token)).await?;
+    let cloud = Emulator::builder()
+        .receiver_url(&receiver_url)
+        .service_auth(ServiceAuth::Token(service_token))
+        .start()
+        .await;
     let user = UserId::parse("01-000000000000001")?;
     let life = cloud.run_account_life(&user, AccountStart::Create).await?;
     for delivery in &life.deliveries {
@@ -39,15 +42,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let client_config = EvotorConfig::builder()
-        .base_url(cloud.url())
+        .base_url(cloud.base_url())
         .user_id(user.as_str())
+        .cloud_tokens(store)
         .build()?;
-    let client = AuthClient::new(CredentialCache::new(EvotorSource::new(
-        client_config,
-        store,
-    )?))?;
+    let client = EvotorSource::new(client_config).into_client()?;
     let stores = client
-        .get(format!("{}api/v1/inventories/stores/search", cloud.url()))
+        .get(format!(
+            "{}api/v1/inventories/stores/search",
+            cloud.base_url()
+        ))
         .await?
         .text()
         .await?;

@@ -2,6 +2,7 @@
 //! [`ReceiverConfig`] for receiving its webhooks.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::AuthError;
@@ -9,9 +10,15 @@ use auth_core::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::PROVIDER;
-use crate::protocol::{PRODUCTION_URL, is_header_safe_token};
-use crate::webhook::UserId;
+use crate::protocol::is_header_safe_token;
+use crate::tokens::{CloudTokenStore, FixedCloudToken};
+use crate::{PROVIDER, UserId};
+
+/// The production Cloud API: `https://api.evotor.ru/`.
+pub const PRODUCTION_URL: &str = "https://api.evotor.ru/";
+
+/// The user id of a source with one fixed Cloud token and no user id given: `-`.
+const NO_USER: &str = "-";
 
 /// How long a Cloud token read from the store is used before the store is read again: 24 h.
 ///
@@ -44,16 +51,19 @@ pub enum V2Auth {
     Both,
 }
 
-/// Settings for calling the Evotor Cloud on behalf of one user.
+/// Settings for calling the Evotor Cloud on behalf of one user: where the API is, whose Cloud
+/// token to send and where that token comes from.
 ///
 /// Build with [`EvotorConfig::builder`].
 #[derive(Clone)]
 pub struct EvotorConfig {
     pub(crate) base_url: Url,
-    pub(crate) user_id: Option<UserId>,
+    pub(crate) user_id: UserId,
+    pub(crate) cloud_tokens: Arc<dyn CloudTokenStore>,
+    pub(crate) fixed_token: bool,
     pub(crate) v2_auth: V2Auth,
     pub(crate) token_lifetime: Duration,
-    pub(crate) http: HttpSettings,
+    pub(crate) http_settings: HttpSettings,
 }
 
 impl EvotorConfig {
@@ -67,9 +77,16 @@ impl EvotorConfig {
         &self.base_url
     }
 
-    /// The Evotor user whose Cloud token is used, if set.
-    pub fn user_id(&self) -> Option<&UserId> {
-        self.user_id.as_ref()
+    /// The Evotor user whose Cloud token is used; `-` for a fixed token given without a user
+    /// id.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// Whether the Cloud token is one fixed token ([`EvotorConfigBuilder::cloud_token`]) rather
+    /// than read from a store ([`EvotorConfigBuilder::cloud_tokens`]).
+    pub fn has_fixed_token(&self) -> bool {
+        self.fixed_token
     }
 
     /// Which headers carry the token on v2 paths. Default [`V2Auth::Bearer`].
@@ -83,9 +100,9 @@ impl EvotorConfig {
         self.token_lifetime
     }
 
-    /// Connection settings.
-    pub fn http(&self) -> &HttpSettings {
-        &self.http
+    /// Connection settings. Default [`HttpSettings::default`].
+    pub fn http_settings(&self) -> &HttpSettings {
+        &self.http_settings
     }
 }
 
@@ -94,6 +111,14 @@ impl fmt::Debug for EvotorConfig {
         f.debug_struct("EvotorConfig")
             .field("base_url", &self.base_url.as_str())
             .field("user_id", &self.user_id)
+            .field(
+                "cloud_tokens",
+                &if self.fixed_token {
+                    "fixed token [REDACTED]"
+                } else {
+                    "store"
+                },
+            )
             .field("v2_auth", &self.v2_auth)
             .field("token_lifetime", &self.token_lifetime)
             .finish()
@@ -101,13 +126,62 @@ impl fmt::Debug for EvotorConfig {
 }
 
 /// Builds an [`EvotorConfig`].
-#[derive(Debug, Default)]
+///
+/// The Cloud token comes from one of two places, and exactly one must be given: a store the
+/// receiver keeps the Cloud's deliveries in ([`cloud_tokens`](Self::cloud_tokens), with the
+/// [`user_id`](Self::user_id) whose token to read), or one token known in advance
+/// ([`cloud_token`](Self::cloud_token)).
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use evotor_auth::{CloudTokenStore, EvotorConfig, PRODUCTION_URL, V2Auth};
+/// use evotor_auth::webhook::MemoryWebhookStore;
+///
+/// # fn main() -> Result<(), auth_core::AuthError> {
+/// // The store your receiver keeps the Cloud's token deliveries in.
+/// let store: Arc<dyn CloudTokenStore> = Arc::new(MemoryWebhookStore::new());
+/// let config = EvotorConfig::builder()
+///     .user_id("01-000000000000001")
+///     .cloud_tokens(store)
+///     .v2_auth(V2Auth::Both)
+///     .build()?;
+/// assert_eq!(config.base_url().as_str(), PRODUCTION_URL);
+///
+/// // A store without a user id is refused when built, naming the setter.
+/// let error = EvotorConfig::builder()
+///     .cloud_tokens(Arc::new(MemoryWebhookStore::new()))
+///     .build()
+///     .unwrap_err();
+/// assert!(error.to_string().contains("EvotorConfigBuilder::user_id"));
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
 pub struct EvotorConfigBuilder {
     base_url: Option<String>,
     user_id: Option<String>,
+    cloud_tokens: Option<Arc<dyn CloudTokenStore>>,
+    cloud_token: Option<SecretString>,
     v2_auth: V2Auth,
     token_lifetime: Option<Duration>,
-    http: HttpSettings,
+    http_settings: HttpSettings,
+}
+
+impl fmt::Debug for EvotorConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvotorConfigBuilder")
+            .field("base_url", &self.base_url)
+            .field("user_id", &self.user_id)
+            .field("cloud_tokens", &self.cloud_tokens.as_ref().map(|_| "store"))
+            .field(
+                "cloud_token",
+                &self.cloud_token.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("v2_auth", &self.v2_auth)
+            .field("token_lifetime", &self.token_lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EvotorConfigBuilder {
@@ -117,27 +191,35 @@ impl EvotorConfigBuilder {
         self
     }
 
-    /// The Evotor user (`01-000000000000001`) whose Cloud token to use. Needed when the token
-    /// comes from a store; not needed for a single fixed token. Default: none.
+    /// The Evotor user (`01-000000000000001`) whose Cloud token to use. Needed with
+    /// [`cloud_tokens`](Self::cloud_tokens); optional with [`cloud_token`](Self::cloud_token),
+    /// where it only names the account (in the identity and store keys). Default: none.
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
     }
 
-    /// Which headers carry the token on v2 paths. Default [`V2Auth::Bearer`].
-    pub fn v2_auth(mut self, v2_auth: V2Auth) -> Self {
-        self.v2_auth = v2_auth;
+    /// Reads the Cloud token of [`user_id`](Self::user_id) from `store` (the receiver's
+    /// [`WebhookStore`](crate::webhook::WebhookStore), or
+    /// [`FileCloudTokens`](crate::webhook::FileCloudTokens) over its folder), the latest one
+    /// each time the cache asks. Either this or [`cloud_token`](Self::cloud_token).
+    pub fn cloud_tokens(mut self, store: Arc<dyn CloudTokenStore>) -> Self {
+        self.cloud_tokens = Some(store);
         self
     }
 
-    /// Sends `X-Authorization` on every path, v2 included (what the official v2 Java SDK does).
-    /// Shorthand for `v2_auth(V2Auth::XAuthorization)`. Default: off.
-    pub fn x_authorization_everywhere(self, on: bool) -> Self {
-        self.v2_auth(if on {
-            V2Auth::XAuthorization
-        } else {
-            V2Auth::Bearer
-        })
+    /// Uses one Cloud token known in advance (copied from the dev portal, say) for every
+    /// request. Either this or [`cloud_tokens`](Self::cloud_tokens).
+    pub fn cloud_token(mut self, token: SecretString) -> Self {
+        self.cloud_token = Some(token);
+        self
+    }
+
+    /// Which headers carry the token on v2 paths. Default [`V2Auth::Bearer`];
+    /// [`V2Auth::XAuthorization`] is what the official v2 Java SDK sends.
+    pub fn v2_auth(mut self, v2_auth: V2Auth) -> Self {
+        self.v2_auth = v2_auth;
+        self
     }
 
     /// How long a token read from the store is used before the store is read again. Default
@@ -148,12 +230,13 @@ impl EvotorConfigBuilder {
     }
 
     /// Connection settings (timeouts, extra roots). Default [`HttpSettings::default`].
-    pub fn http(mut self, http: HttpSettings) -> Self {
-        self.http = http;
+    pub fn http_settings(mut self, http_settings: HttpSettings) -> Self {
+        self.http_settings = http_settings;
         self
     }
 
-    /// Checks every setting and builds the configuration.
+    /// Checks every setting and builds the configuration. Errors name the setter, never a
+    /// token.
     pub fn build(self) -> Result<EvotorConfig, AuthError> {
         let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(PRODUCTION_URL))?;
         let user_id = match self.user_id {
@@ -161,6 +244,21 @@ impl EvotorConfigBuilder {
             Some(text) => Some(UserId::parse(&text).map_err(|problem| {
                 AuthError::config(PROVIDER, format!("the user id {problem}"))
             })?),
+        };
+        let (user_id, cloud_tokens, fixed_token) = match (self.cloud_tokens, self.cloud_token) {
+            (Some(store), None) => (
+                user_id.ok_or_else(crate::error::missing_user_id)?,
+                store,
+                false,
+            ),
+            (None, Some(token)) => {
+                let store: Arc<dyn CloudTokenStore> = Arc::new(FixedCloudToken::new(token));
+                let user_id = user_id
+                    .unwrap_or_else(|| UserId::parse(NO_USER).expect("'-' is a valid user id"));
+                (user_id, store, true)
+            }
+            (None, None) => return Err(crate::error::no_token_source()),
+            (Some(_), Some(_)) => return Err(crate::error::two_token_sources()),
         };
         let token_lifetime = self.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
         if token_lifetime < Duration::from_secs(1) {
@@ -172,9 +270,11 @@ impl EvotorConfigBuilder {
         Ok(EvotorConfig {
             base_url,
             user_id,
+            cloud_tokens,
+            fixed_token,
             v2_auth: self.v2_auth,
             token_lifetime,
-            http: self.http,
+            http_settings: self.http_settings,
         })
     }
 }
@@ -389,7 +489,7 @@ impl ReceiverConfigBuilder {
         if self.service_token.is_none() && self.basic.is_none() {
             return Err(AuthError::config(
                 PROVIDER,
-                "no service credential: set the service token (EVOTOR_SERVICE_TOKEN) or the Basic login and password (EVOTOR_WEBHOOK_LOGIN / EVOTOR_WEBHOOK_PASSWORD)",
+                "no service credential: give the service token to ReceiverConfigBuilder::service_token, or the Basic login and password to ReceiverConfigBuilder::basic",
             ));
         }
         if let Some(token) = &self.service_token
@@ -457,39 +557,77 @@ fn check_basic_part(setting: &str, value: &str) -> Result<(), AuthError> {
 mod tests {
     use super::*;
 
+    fn fixed() -> EvotorConfigBuilder {
+        EvotorConfig::builder().cloud_token(SecretString::from("f46b89a5-8e80"))
+    }
+
     #[test]
     fn client_defaults() {
-        let config = EvotorConfig::builder().build().unwrap();
+        let config = fixed().build().unwrap();
         assert_eq!(config.base_url().as_str(), "https://api.evotor.ru/");
+        assert_eq!(config.base_url().as_str(), PRODUCTION_URL);
         assert_eq!(config.v2_auth(), V2Auth::Bearer);
         assert_eq!(config.token_lifetime(), DEFAULT_TOKEN_LIFETIME);
-        assert!(config.user_id().is_none());
+        assert_eq!(config.user_id().as_str(), "-");
+        assert!(config.has_fixed_token());
     }
 
     #[test]
     fn client_settings_are_checked() {
-        assert!(
-            EvotorConfig::builder()
-                .base_url("api.evotor.ru")
-                .build()
-                .is_err()
-        );
-        assert!(EvotorConfig::builder().user_id("").build().is_err());
-        assert!(EvotorConfig::builder().user_id("01 0").build().is_err());
-        let config = EvotorConfig::builder()
+        assert!(fixed().base_url("api.evotor.ru").build().is_err());
+        assert!(fixed().user_id("").build().is_err());
+        assert!(fixed().user_id("01 0").build().is_err());
+        let config = fixed()
             .base_url("http://127.0.0.1:9/evotor")
             .user_id("01-000000000000001")
-            .x_authorization_everywhere(true)
+            .v2_auth(V2Auth::XAuthorization)
             .build()
             .unwrap();
         assert_eq!(config.base_url().as_str(), "http://127.0.0.1:9/evotor/");
         assert_eq!(config.v2_auth(), V2Auth::XAuthorization);
+        assert_eq!(config.user_id().as_str(), "01-000000000000001");
+    }
+
+    #[test]
+    fn the_token_comes_from_exactly_one_place() {
+        let store = || -> Arc<dyn CloudTokenStore> {
+            Arc::new(FixedCloudToken::new(SecretString::from("x")))
+        };
+        let none = EvotorConfig::builder().build().unwrap_err().to_string();
+        assert!(none.contains("EvotorConfigBuilder::cloud_tokens"), "{none}");
+        assert!(none.contains("EvotorConfigBuilder::cloud_token"), "{none}");
+        let no_user = EvotorConfig::builder()
+            .cloud_tokens(store())
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            no_user.contains("EvotorConfigBuilder::user_id"),
+            "{no_user}"
+        );
+        let both = fixed()
+            .cloud_tokens(store())
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("not both"), "{both}");
+        let config = EvotorConfig::builder()
+            .user_id("01-000000000000001")
+            .cloud_tokens(store())
+            .build()
+            .unwrap();
+        assert!(!config.has_fixed_token());
+        let text = format!("{config:?} {:?}", fixed());
+        assert!(!text.contains("f46b89a5"), "{text}");
     }
 
     #[test]
     fn a_receiver_needs_a_service_credential() {
         let message = ReceiverConfig::builder().build().unwrap_err().to_string();
-        assert!(message.contains("EVOTOR_SERVICE_TOKEN"), "{message}");
+        assert!(
+            message.contains("ReceiverConfigBuilder::service_token"),
+            "{message}"
+        );
     }
 
     #[test]

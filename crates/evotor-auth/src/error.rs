@@ -10,7 +10,7 @@ pub(crate) fn no_cloud_token(user_id: &UserId) -> AuthError {
         PROVIDER,
         None,
         format!(
-            "the Evotor Cloud has not delivered a token for user {user_id} yet: it sends one to your receiver's POST /api/v1/user/token after the user installs the app; wait for that delivery, or set EVOTOR_TOKEN"
+            "the Evotor Cloud has not delivered a token for user {user_id} yet: it sends one to your receiver's POST /api/v1/user/token after the user installs the app; wait for that delivery, or give a token known in advance to EvotorConfigBuilder::cloud_token"
         ),
     )
 }
@@ -29,7 +29,23 @@ pub(crate) fn unusable_cloud_token(user_id: &UserId) -> AuthError {
 pub(crate) fn missing_user_id() -> AuthError {
     AuthError::config(
         PROVIDER,
-        "the user id is missing: a Cloud token store keeps one token per Evotor user, so set user_id (e.g. 01-000000000000001)",
+        "the user id is missing: a Cloud token store keeps one token per Evotor user, so give the user (e.g. 01-000000000000001) to EvotorConfigBuilder::user_id",
+    )
+}
+
+/// Neither a store nor a fixed token was given.
+pub(crate) fn no_token_source() -> AuthError {
+    AuthError::config(
+        PROVIDER,
+        "the Cloud token is missing: give the store your receiver keeps the Cloud's tokens in to EvotorConfigBuilder::cloud_tokens, or one token known in advance to EvotorConfigBuilder::cloud_token",
+    )
+}
+
+/// Both a store and a fixed token were given.
+pub(crate) fn two_token_sources() -> AuthError {
+    AuthError::config(
+        PROVIDER,
+        "the Cloud token comes from EvotorConfigBuilder::cloud_tokens or EvotorConfigBuilder::cloud_token, not both",
     )
 }
 

@@ -1,38 +1,45 @@
 //! Evotor Cloud authentication, both ways.
 //!
-//! Evotor is two-sided: your service calls the Cloud (`api.evotor.ru`) with a **Cloud token**,
-//! and the Cloud calls your service (webhooks) with a **service credential** or a **user
-//! token** you issued.
-//!
-//! **Calling the Cloud.** The Cloud delivers its token for each user through the `user/token`
-//! webhook; the receiver keeps it in a [`CloudTokenStore`] and [`EvotorSource`] reads the latest
-//! from there (there is no refresh call). On `/api/v1/...` it sends `X-Authorization: <token>`;
-//! elsewhere (the v2 API) `Authorization: Bearer <token>` with
-//! `Accept: application/vnd.evotor.v2+json`. A 401 makes [`auth_core::AuthClient`] read the store
-//! again and retry once.
+//! # Example
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use auth_core::{AuthClient, CredentialCache};
-//! use evotor_auth::{EvotorConfig, EvotorSource, webhook::FileCloudTokens};
+//! use evotor_auth::{EvotorConfig, EvotorSource};
+//! use evotor_auth::webhook::FileCloudTokens;
 //!
 //! # async fn run() -> Result<(), auth_core::AuthError> {
-//! // The folder your receiver keeps (it holds the folder's lock; this only reads).
-//! let store = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
-//! let config = EvotorConfig::builder().user_id("01-000000000000001").build()?;
-//! let client = AuthClient::new(CredentialCache::new(EvotorSource::new(config, store)?))?;
+//! // The Cloud tokens your receiver keeps in its folder (it holds the folder's lock; this reads).
+//! let tokens = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
+//! let config = EvotorConfig::builder()
+//!     .user_id("01-000000000000001")
+//!     .cloud_tokens(tokens)
+//!     .build()?;
+//! let client = EvotorSource::new(config).into_client()?;
 //! let stores = client
 //!     .get("https://api.evotor.ru/api/v1/inventories/stores/search")
-//!     .await?
-//!     .text()
-//!     .await;
+//!     .await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Evotor is two-sided: your service calls the Cloud (`api.evotor.ru`) with a **Cloud token**,
+//! and the Cloud calls your service (webhooks) with a **service credential** or a **user
+//! token** your receiver issued.
+//!
+//! **Calling the Cloud.** The Cloud delivers its token for each user through the `user/token`
+//! webhook; the receiver keeps it in a [`CloudTokenStore`] and [`EvotorSource`] reads the latest
+//! from there (there is no refresh call). A token known in advance goes to
+//! [`EvotorConfigBuilder::cloud_token`] instead. On `/api/v1/...` the source sends
+//! `X-Authorization: <token>`; elsewhere (the v2 API) `Authorization: Bearer <token>` with
+//! `Accept: application/vnd.evotor.v2+json`. A 401 makes [`auth_core::AuthClient`] read the
+//! store again and retry once. With a credential store of its own (shared by processes):
+//! `EvotorSource::new(config).into_cache_builder().store(store).build()`, then
+//! [`AuthClient::new`](auth_core::AuthClient::new).
 //!
 //! **Receiving webhooks.** [`webhook::Receiver`] checks the service credential (`Bearer <uuid4>`
 //! or `Basic base64(login:password)`, constant-time) or the user token, parses the typed bodies,
 //! issues user tokens, stores Cloud tokens, acknowledges re-sent events once, and answers in
-//! Evotor's error format. With feature `axum`, [`axum::router`] serves it:
+//! Evotor's error format. With feature `axum`, [`axum::router`] serves it (see the example
+//! there):
 //!
 //! ```no_run
 //! # #[cfg(feature = "axum")]
@@ -57,14 +64,15 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Feature `testkit` adds [`testkit::FakeCloud`], which drives a receiver through the whole life
-//! of an account and serves `GET /api/v1/inventories/stores/search`.
+//! Feature `testkit` adds [`testkit::Emulator`], an emulated Cloud that drives a receiver
+//! through the whole life of an account and serves `GET /api/v1/inventories/stores/search` and
+//! `GET /stores`.
 
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "axum")]
 pub mod axum;
-pub mod config;
+mod config;
 mod error;
 pub mod protocol;
 mod source;
@@ -75,11 +83,12 @@ mod user;
 pub mod webhook;
 
 pub use config::{
-    EventAuth, EvotorConfig, EvotorConfigBuilder, ReceiverConfig, ReceiverConfigBuilder, V2Auth,
+    DEFAULT_BODY_LIMIT, DEFAULT_EVENT_RETENTION, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOKEN_LIFETIME,
+    EventAuth, EvotorConfig, EvotorConfigBuilder, PRODUCTION_URL, ReceiverConfig,
+    ReceiverConfigBuilder, V2Auth,
 };
-pub use protocol::PRODUCTION_URL;
 pub use source::EvotorSource;
-pub use tokens::{CloudTokenStore, FixedCloudToken};
+pub use tokens::CloudTokenStore;
 pub use user::UserId;
 
 /// The provider's short name in errors, identities and store keys: `evotor`.

@@ -8,9 +8,6 @@
 
 use http::HeaderName;
 
-/// The production Cloud API: `https://api.evotor.ru/`.
-pub const PRODUCTION_URL: &str = "https://api.evotor.ru/";
-
 /// The header that carries the Cloud token on v1 paths (no scheme).
 pub const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
 

@@ -1,7 +1,6 @@
 //! The Cloud token as a [`CredentialSource`]: read from the store, put on each request by path.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -12,7 +11,6 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{EvotorConfig, V2Auth};
 use crate::protocol::{self, ApiVersion, V2_MEDIA_TYPE, X_AUTHORIZATION};
-use crate::tokens::{CloudTokenStore, FixedCloudToken};
 use crate::{PROVIDER, UserId, error};
 
 /// The extra under which the credential keeps the `Authorization: Bearer` value for v2 paths.
@@ -20,9 +18,11 @@ const BEARER_EXTRA: &str = "bearer";
 
 /// The Evotor Cloud token of one user, as a credential source.
 ///
-/// - [`acquire`](CredentialSource::acquire) reads the latest token from the
-///   [`CloudTokenStore`]; there is no refresh call in Evotor. With no token known yet it fails
-///   with [`AuthError::Rejected`] saying the Cloud has not delivered one.
+/// - [`acquire`](CredentialSource::acquire) reads the latest token from where the config says
+///   ([`EvotorConfigBuilder::cloud_tokens`](crate::EvotorConfigBuilder::cloud_tokens) or
+///   [`cloud_token`](crate::EvotorConfigBuilder::cloud_token)); there is no refresh call in
+///   Evotor. With no token delivered yet it fails with [`AuthError::Rejected`] saying the Cloud
+///   has not delivered one.
 /// - The credential "expires" after [`EvotorConfig::token_lifetime`] (24 h by default) only so
 ///   the store is consulted again now and then; Cloud tokens have no published lifetime.
 /// - HTTP 401 is a rejection: [`auth_core::AuthClient`] invalidates the credential, reads the
@@ -31,41 +31,50 @@ const BEARER_EXTRA: &str = "bearer";
 ///   elsewhere (v2), `Authorization: Bearer <token>` plus `Accept: application/vnd.evotor.v2+json`
 ///   (unless the request already has an `Accept`); see [`V2Auth`] for the alternatives.
 ///
-/// The credential's own headers (what `propusk evotor header` prints) are the v1 form,
-/// `X-Authorization: <token>`.
+/// The credential's own headers (what `cache.get()` hands a caller of another HTTP client) are
+/// the v1 form, `X-Authorization: <token>`.
+///
+/// # Example
+///
+/// Against the crate's [emulator](crate::testkit::Emulator), which stands in for
+/// `api.evotor.ru`:
+///
+/// ```
+/// use evotor_auth::{EvotorConfig, EvotorSource};
+/// # use evotor_auth::testkit::{DEMO_USER_ID, Emulator};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), auth_core::AuthError> {
+/// # let emulator = Emulator::start().await;
+/// # let base_url = emulator.base_url();
+/// # let token = emulator.issue_cloud_token(&evotor_auth::UserId::parse(DEMO_USER_ID).unwrap());
+/// let config = EvotorConfig::builder()
+///     .base_url(&base_url)
+///     .user_id("01-000000000000001")
+///     .cloud_token(token)
+///     .build()?;
+/// let client = EvotorSource::new(config).into_client()?;
+/// // v1: X-Authorization; v2 (`/stores`): Authorization: Bearer and the v2 media type.
+/// let v1 = client.get(format!("{base_url}api/v1/inventories/stores/search")).await?;
+/// let v2 = client.get(format!("{base_url}stores")).await?;
+/// assert_eq!((v1.status().as_u16(), v2.status().as_u16()), (200, 200));
+/// # Ok(()) }
+/// ```
 pub struct EvotorSource {
     config: EvotorConfig,
-    user_id: UserId,
-    store: Arc<dyn CloudTokenStore>,
     identity: Identity,
 }
 
 impl EvotorSource {
-    /// A source reading the token of `config.user_id()` from `store`. Fails when no user id
-    /// is configured.
-    pub fn new(config: EvotorConfig, store: Arc<dyn CloudTokenStore>) -> Result<Self, AuthError> {
-        let user_id = config.user_id.clone().ok_or_else(error::missing_user_id)?;
-        Ok(Self::build(config, user_id, store))
-    }
-
-    /// A source for one token known in advance (`EVOTOR_TOKEN`). The identity is the base URL
-    /// and the configured user id (or `-` when none), never the token.
-    pub fn with_token(config: EvotorConfig, token: SecretString) -> Self {
-        let user_id = config
-            .user_id
-            .clone()
-            .unwrap_or_else(|| UserId::parse("-").expect("'-' is a valid user id"));
-        Self::build(config, user_id, Arc::new(FixedCloudToken::new(token)))
-    }
-
-    fn build(config: EvotorConfig, user_id: UserId, store: Arc<dyn CloudTokenStore>) -> Self {
-        let identity = Identity::new(PROVIDER, [config.base_url.as_str(), user_id.as_str()]);
-        Self {
-            config,
-            user_id,
-            store,
-            identity,
-        }
+    /// A source over `config` (already checked by [`build`](crate::EvotorConfigBuilder::build)).
+    /// The identity is the base URL and the user id (`-` for a fixed token given without
+    /// one), never the token.
+    pub fn new(config: EvotorConfig) -> Self {
+        let identity = Identity::new(
+            PROVIDER,
+            [config.base_url.as_str(), config.user_id.as_str()],
+        );
+        Self { config, identity }
     }
 
     /// The settings.
@@ -75,7 +84,7 @@ impl EvotorSource {
 
     /// The user whose token this source hands out.
     pub fn user_id(&self) -> &UserId {
-        &self.user_id
+        &self.config.user_id
     }
 
     /// The credential for `token`, without any store: `X-Authorization: <token>`, good for the
@@ -92,7 +101,7 @@ impl EvotorSource {
         expires_at: SystemTime,
     ) -> Result<Credential, AuthError> {
         if !protocol::is_header_safe_token(token) {
-            return Err(error::unusable_cloud_token(&self.user_id));
+            return Err(error::unusable_cloud_token(self.user_id()));
         }
         Credential::new(SecretString::from(token.to_owned()), expires_at)
             .with_extra(
@@ -111,10 +120,11 @@ impl fmt::Debug for EvotorSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EvotorSource")
             .field("config", &self.config)
-            .field("user_id", &self.user_id)
             .finish_non_exhaustive()
     }
 }
+
+auth_core::provider::source_shortcuts!(EvotorSource);
 
 fn sensitive(value: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(value).ok()?;
@@ -129,15 +139,17 @@ impl CredentialSource for EvotorSource {
     }
 
     async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {
+        let user_id = self.user_id();
         let token = self
-            .store
-            .cloud_token(&self.user_id)
+            .config
+            .cloud_tokens
+            .cloud_token(user_id)
             .await?
-            .ok_or_else(|| error::no_cloud_token(&self.user_id))?;
+            .ok_or_else(|| error::no_cloud_token(user_id))?;
         if let Some(previous) = previous
             && previous.token().expose_secret() == token.expose_secret()
         {
-            tracing::debug!(user = %self.user_id, "the store still holds the same Cloud token");
+            tracing::debug!(user = %user_id, "the store still holds the same Cloud token");
         }
         self.credential_for(token.expose_secret())
     }
@@ -194,11 +206,12 @@ mod tests {
     use super::*;
 
     fn source(v2_auth: V2Auth) -> EvotorSource {
-        let config = EvotorConfig::builder().v2_auth(v2_auth).build().unwrap();
-        EvotorSource::with_token(
-            config,
-            SecretString::from("f46b89a5-8e80-4591-b0aa-94551790444b"),
-        )
+        let config = EvotorConfig::builder()
+            .v2_auth(v2_auth)
+            .cloud_token(SecretString::from("f46b89a5-8e80-4591-b0aa-94551790444b"))
+            .build()
+            .unwrap();
+        EvotorSource::new(config)
     }
 
     async fn applied(source: &EvotorSource, path: &str) -> HeaderMap {
@@ -258,12 +271,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_store_without_user_id_is_refused_and_debug_hides_the_token() {
-        let config = EvotorConfig::builder().build().unwrap();
-        let store: Arc<dyn CloudTokenStore> =
-            Arc::new(FixedCloudToken::new(SecretString::from("x")));
-        let error = EvotorSource::new(config, store).unwrap_err();
-        assert!(error.to_string().contains("user id"), "{error}");
+    async fn debug_hides_the_token() {
         let source = source(V2Auth::Bearer);
         let credential = source.acquire(None).await.unwrap();
         let text = format!("{source:?} {credential:?}");
@@ -272,8 +280,11 @@ mod tests {
 
     #[tokio::test]
     async fn header_unsafe_tokens_are_refused() {
-        let config = EvotorConfig::builder().build().unwrap();
-        let source = EvotorSource::with_token(config, SecretString::from("a\r\nX-Evil: 1"));
+        let config = EvotorConfig::builder()
+            .cloud_token(SecretString::from("a\r\nX-Evil: 1"))
+            .build()
+            .unwrap();
+        let source = EvotorSource::new(config);
         let error = source.acquire(None).await.unwrap_err();
         assert!(!error.to_string().contains("X-Evil"), "{error}");
     }

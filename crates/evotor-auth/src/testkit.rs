@@ -1,4 +1,4 @@
-//! (feature `testkit`) A fake Evotor Cloud on loopback.
+//! (feature `testkit`) An emulated Evotor Cloud on loopback: [`Emulator`].
 //!
 //! Both directions of the protocol:
 //!
@@ -7,55 +7,81 @@
 //!   repeated deliveries, with the service credential or the user token your receiver issued;
 //! - as the Cloud's **API** it serves `GET /api/v1/inventories/stores/search` (checking
 //!   `X-Authorization` against the Cloud tokens it handed over) and `GET /stores` (checking
-//!   `Authorization: Bearer` and `Accept: application/vnd.evotor.v2+json`), counts calls and can
-//!   inject failures (503, slow answers, garbage).
+//!   `Authorization: Bearer` and `Accept: application/vnd.evotor.v2+json`), counts calls and
+//!   answers injected failures ([`Emulator::inject`], [`Endpoint::Api`]).
 //!
 //! # Control API
 //!
-//! For tests in any language (`propusk emulate evotor`): `POST /_emulator/revoke` and
+//! For tests in any language (`propusk emulate evotor`), through
+//! [`auth_core::testkit::emulator::control_routes`]: `POST /_emulator/revoke` and
 //! `POST /_emulator/expire` make the API forget every Cloud token (its calls then get 401; the
 //! Cloud token is the credential, so there is nothing to authenticate again with);
 //! `POST /_emulator/fail-auth?count=N&status=S` makes the next N API calls answer S (defaults 1
 //! and 503: Evotor has no authentication call of its own); `GET /_emulator/counters` answers
 //! `{"authentications","api_calls","api_rejections"}` (`authentications` is always 0).
+//!
+//! # Example
+//!
+//! ```
+//! use auth_core::testkit::emulator::Failure;
+//! use evotor_auth::EvotorSource;
+//! use evotor_auth::testkit::{Emulator, Endpoint};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), auth_core::AuthError> {
+//! let emulator = Emulator::start().await;
+//! // A config for the demo user, with a Cloud token the emulator accepts.
+//! let client = EvotorSource::new(emulator.config()).into_client()?;
+//! let url = format!("{}api/v1/inventories/stores/search", emulator.base_url());
+//! assert_eq!(client.get(&url).await?.status(), 200);
+//! emulator.inject(Endpoint::Api, Failure::Status(503));
+//! assert_eq!(client.get(&url).await?.status(), 503);
+//! assert_eq!(emulator.api_calls(), 2);
+//! # Ok(()) }
+//! ```
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth_core::testkit::emulator::{
+    EmulatorControl, EmulatorServer, Failure, FailureQueue, Injected, control_routes,
+};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
 
-use crate::UserId;
 use crate::protocol::V2_MEDIA_TYPE;
 use crate::webhook::SubscriptionEventType;
+use crate::{EvotorConfig, EvotorConfigBuilder, UserId};
 
-/// A failure the fake API answers with instead of the real answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// This HTTP status with a short text body.
-    Status(u16),
-    /// Wait this long before answering normally.
-    Slow(Duration),
-    /// `200 OK` with a body that is not JSON.
-    Garbage,
+/// The user of [`Emulator::config`]: `01-000000000000001`.
+pub const DEMO_USER_ID: &str = "01-000000000000001";
+
+/// The service token the emulator presents when [`EmulatorBuilder::service_auth`] is not set:
+/// `Bearer 9f0c6f0e-2a53-4a43-bd06-7b0c3c1f4d11`.
+pub const DEMO_SERVICE_TOKEN: &str = "9f0c6f0e-2a53-4a43-bd06-7b0c3c1f4d11";
+
+/// Where an injected failure is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The next API call: `GET /api/v1/inventories/stores/search` or `GET /stores` (Evotor has
+    /// no authentication call: the Cloud pushes its tokens through webhooks).
+    Api,
 }
 
-/// How the fake Cloud presents the service credential.
+/// How the emulated Cloud presents the service credential.
 #[derive(Clone)]
 pub enum ServiceAuth {
     /// `Authorization: Bearer <token>`.
@@ -137,26 +163,27 @@ impl fmt::Debug for Delivery {
     }
 }
 
-/// Something the fake Cloud could not do (the receiver unreachable, or it answered wrong).
+/// Something the emulator could not do (no receiver given, the receiver unreachable, or it
+/// answered wrong).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeCloudError(pub String);
+pub struct EmulatorError(pub String);
 
-impl fmt::Display for FakeCloudError {
+impl fmt::Display for EmulatorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for FakeCloudError {}
+impl std::error::Error for EmulatorError {}
 
-/// What one run of [`FakeCloud::run_account_life`] did.
+/// What one run of [`Emulator::run_account_life`] did.
 #[derive(Debug, Clone)]
 pub struct AccountLife {
     /// Every delivery, in order, with the receiver's answer.
     pub deliveries: Vec<Delivery>,
 }
 
-/// A request the fake API received (no header values).
+/// A request the emulated API received (no header values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiRequest {
     /// The method.
@@ -177,7 +204,7 @@ struct CloudState {
     cloud_tokens: Mutex<HashMap<String, UserId>>,
     /// User → the user token the receiver issued.
     user_tokens: Mutex<HashMap<UserId, String>>,
-    failures: Mutex<VecDeque<Failure>>,
+    failures: FailureQueue<Endpoint>,
     requests: Mutex<Vec<ApiRequest>>,
     api_calls: AtomicU64,
     api_rejections: AtomicU64,
@@ -188,87 +215,151 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The fake Cloud. Stops serving when dropped.
-pub struct FakeCloud {
-    address: SocketAddr,
-    receiver_url: String,
+impl EmulatorControl for CloudState {
+    /// Forgets every Cloud token: the API answers 401 to all of them.
+    fn revoke(&self) {
+        lock(&self.cloud_tokens).clear();
+    }
+
+    /// Evotor has no authentication call: the next API call answers `status`.
+    fn fail_auth(&self, status: u16) {
+        self.failures.push(Endpoint::Api, Failure::Status(status));
+    }
+
+    fn counters(&self) -> Value {
+        json!({
+            "authentications": 0,
+            "api_calls": self.api_calls.load(Ordering::Relaxed),
+            "api_rejections": self.api_rejections.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Starts an [`Emulator`]: where it sends webhooks and how it presents the service credential.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    receiver_url: Option<String>,
+    service_auth: ServiceAuth,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            receiver_url: None,
+            service_auth: ServiceAuth::Token(SecretString::from(DEMO_SERVICE_TOKEN)),
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The base URL your receiver's conventional paths hang off (`http://127.0.0.1:8080`), for
+    /// the webhooks. Default: none (the emulator serves its API only, and every delivery fails
+    /// with an [`EmulatorError`] saying so).
+    pub fn receiver_url(mut self, receiver_url: impl Into<String>) -> Self {
+        self.receiver_url = Some(trimmed(receiver_url.into()));
+        self
+    }
+
+    /// How webhooks present the service credential. Default
+    /// `ServiceAuth::Token(DEMO_SERVICE_TOKEN)`.
+    pub fn service_auth(mut self, service_auth: ServiceAuth) -> Self {
+        self.service_auth = service_auth;
+        self
+    }
+
+    /// Starts on `127.0.0.1` at a free port. Panics if none can be bound (a test helper).
+    pub async fn start(self) -> Emulator {
+        self.start_on(EmulatorServer::loopback_listener().await)
+    }
+
+    /// Starts on `listener` (for `propusk emulate evotor --listen ADDR`), serving the API and
+    /// the control API under `/_emulator/` (see the module docs).
+    pub fn start_on(self, listener: tokio::net::TcpListener) -> Emulator {
+        let state = Arc::new(CloudState::default());
+        let app = Router::new()
+            .route("/api/v1/inventories/stores/search", get(stores_search))
+            .route("/stores", get(stores_v2))
+            .with_state(Arc::clone(&state))
+            .merge(control_routes(Arc::clone(&state)));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client for the emulator's webhooks");
+        Emulator {
+            server: EmulatorServer::serve(listener, app),
+            receiver_url: self.receiver_url,
+            service_auth: self.service_auth,
+            http,
+            state,
+        }
+    }
+}
+
+fn trimmed(url: String) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+/// The emulated Evotor Cloud. Stops serving when dropped.
+pub struct Emulator {
+    server: EmulatorServer,
+    receiver_url: Option<String>,
     service_auth: ServiceAuth,
     http: reqwest::Client,
     state: Arc<CloudState>,
-    task: JoinHandle<()>,
 }
 
-impl fmt::Debug for FakeCloud {
+impl fmt::Debug for Emulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FakeCloud")
-            .field("address", &self.address)
+        f.debug_struct("Emulator")
+            .field("address", &self.server.address())
             .field("receiver_url", &self.receiver_url)
             .field("service_auth", &self.service_auth)
             .finish_non_exhaustive()
     }
 }
 
-impl Drop for FakeCloud {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl FakeCloud {
-    /// Starts the fake Cloud's API on `127.0.0.1:0`, sending webhooks to `receiver_url` (the
-    /// base URL the receiver's conventional paths hang off, e.g. `http://127.0.0.1:8080`)
-    /// with `service_auth`.
-    pub async fn start(
-        receiver_url: impl Into<String>,
-        service_auth: ServiceAuth,
-    ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        Self::start_on(listener, receiver_url, service_auth)
+impl Emulator {
+    /// A builder: the receiver to send webhooks to, the service credential.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
     }
 
-    /// Like [`start`](Self::start), on `listener` (for `propusk emulate evotor --listen ADDR`).
-    /// It also serves the control API under `/_emulator/` (see the module docs).
-    pub fn start_on(
-        listener: tokio::net::TcpListener,
-        receiver_url: impl Into<String>,
-        service_auth: ServiceAuth,
-    ) -> std::io::Result<Self> {
-        let state = Arc::new(CloudState::default());
-        let app = Router::new()
-            .route("/api/v1/inventories/stores/search", get(stores_search))
-            .route("/stores", get(stores_v2))
-            .route("/_emulator/revoke", post(control_revoke))
-            .route("/_emulator/expire", post(control_revoke))
-            .route("/_emulator/fail-auth", post(control_fail_auth))
-            .route("/_emulator/counters", get(control_counters))
-            .with_state(Arc::clone(&state));
-        let address = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
+    /// `Emulator::builder().start()`: the API only, no receiver.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// The emulated API's base URL, `http://127.0.0.1:<port>/` (with the trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("{}/", self.server.base_url())
+    }
+
+    /// A config builder for the emulator's API and the demo user ([`DEMO_USER_ID`]), with a
+    /// newly issued Cloud token the API accepts ([`issue_cloud_token`](Self::issue_cloud_token)).
+    pub fn config_builder(&self) -> EvotorConfigBuilder {
+        let user = UserId::parse(DEMO_USER_ID).expect("the demo user id is valid");
+        EvotorConfig::builder()
+            .base_url(self.base_url())
+            .user_id(DEMO_USER_ID)
+            .cloud_token(self.issue_cloud_token(&user))
+    }
+
+    /// [`config_builder`](Self::config_builder), built.
+    pub fn config(&self) -> EvotorConfig {
+        self.config_builder()
             .build()
-            .map_err(std::io::Error::other)?;
-        Ok(Self {
-            address,
-            receiver_url: receiver_url.into().trim_end_matches('/').to_owned(),
-            service_auth,
-            http,
-            state,
-            task,
-        })
+            .expect("the emulator's config is valid")
     }
 
-    /// The fake API's base URL, `http://127.0.0.1:<port>/`.
-    pub fn url(&self) -> String {
-        format!("http://{}/", self.address)
+    /// Makes the next call to `endpoint` answer `failure` (first in, first out).
+    pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
+        self.state.failures.push(endpoint, failure);
     }
 
     /// Points later deliveries at another receiver (after a restart on a new port).
     pub fn set_receiver_url(&mut self, receiver_url: impl Into<String>) {
-        self.receiver_url = receiver_url.into().trim_end_matches('/').to_owned();
+        self.receiver_url = Some(trimmed(receiver_url.into()));
     }
 
     /// The service credential's `Authorization` value.
@@ -292,11 +383,6 @@ impl FakeCloud {
     /// Makes the API forget every Cloud token of `user_id` (its calls then get 401).
     pub fn revoke_cloud_token(&self, user_id: &UserId) {
         lock(&self.state.cloud_tokens).retain(|_, user| user != user_id);
-    }
-
-    /// Queues a failure for the next API call.
-    pub fn fail_next(&self, failure: Failure) {
-        lock(&self.state.failures).push_back(failure);
     }
 
     /// How many API calls arrived (stores search and v2 stores).
@@ -323,18 +409,23 @@ impl FakeCloud {
         path: &str,
         authorization: Option<&str>,
         body: impl Into<String>,
-    ) -> Result<Delivery, FakeCloudError> {
+    ) -> Result<Delivery, EmulatorError> {
         let label = label.into();
+        let receiver_url = self.receiver_url.as_deref().ok_or_else(|| {
+            EmulatorError(format!(
+                "{label}: no receiver to send to; give its URL to EmulatorBuilder::receiver_url"
+            ))
+        })?;
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.receiver_url))
+            .request(method, format!("{receiver_url}{path}"))
             .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
             .body(body.into());
         if let Some(value) = authorization {
             request = request.header(header::AUTHORIZATION, value);
         }
         let response = request.send().await.map_err(|error| {
-            FakeCloudError(format!(
+            EmulatorError(format!(
                 "{label}: the receiver could not be reached: {}",
                 error.without_url()
             ))
@@ -343,7 +434,7 @@ impl FakeCloud {
         let body = response
             .text()
             .await
-            .map_err(|error| FakeCloudError(format!("{label}: the answer broke off: {error}")))?;
+            .map_err(|error| EmulatorError(format!("{label}: the answer broke off: {error}")))?;
         Ok(Delivery {
             label,
             status,
@@ -351,11 +442,11 @@ impl FakeCloud {
         })
     }
 
-    fn user_authorization(&self, user_id: &UserId) -> Result<String, FakeCloudError> {
+    fn user_authorization(&self, user_id: &UserId) -> Result<String, EmulatorError> {
         self.user_token(user_id)
             .map(|token| format!("Bearer {token}"))
             .ok_or_else(|| {
-                FakeCloudError(format!(
+                EmulatorError(format!(
                     "no user token for {user_id}: create or verify the account first"
                 ))
             })
@@ -365,7 +456,7 @@ impl FakeCloud {
         &self,
         user_id: &UserId,
         credential: EventCredential,
-    ) -> Result<String, FakeCloudError> {
+    ) -> Result<String, EmulatorError> {
         match credential {
             EventCredential::Service => Ok(self.service_authorization()),
             EventCredential::UserToken => self.user_authorization(user_id),
@@ -381,7 +472,7 @@ impl FakeCloud {
     }
 
     /// `POST /api/v1/user/create` for `user_id`; on 200 remembers the issued user token.
-    pub async fn create_account(&self, user_id: &UserId) -> Result<Delivery, FakeCloudError> {
+    pub async fn create_account(&self, user_id: &UserId) -> Result<Delivery, EmulatorError> {
         let body = json!({"userId": user_id, "customField": "propusk testkit"}).to_string();
         let auth = self.service_authorization();
         let delivery = self
@@ -403,7 +494,7 @@ impl FakeCloud {
         user_id: &UserId,
         username: &str,
         password: &str,
-    ) -> Result<Delivery, FakeCloudError> {
+    ) -> Result<Delivery, EmulatorError> {
         let body =
             json!({"userId": user_id, "username": username, "password": password}).to_string();
         let auth = self.service_authorization();
@@ -425,7 +516,7 @@ impl FakeCloud {
     pub async fn hand_over_token(
         &self,
         user_id: &UserId,
-    ) -> Result<(SecretString, Delivery), FakeCloudError> {
+    ) -> Result<(SecretString, Delivery), EmulatorError> {
         let token = uuid::Uuid::new_v4().to_string();
         lock(&self.state.cloud_tokens).insert(token.clone(), user_id.clone());
         let body = json!({"userId": user_id, "token": token}).to_string();
@@ -450,7 +541,7 @@ impl FakeCloud {
         kind: &SubscriptionEventType,
         sequence: u64,
         credential: EventCredential,
-    ) -> Result<Delivery, FakeCloudError> {
+    ) -> Result<Delivery, EmulatorError> {
         let body = json!({
             "subscriptionId": subscription_id,
             "productId": "6e1d3fd9-4c4a-4c3f-a3b4-2f9c1d0f0001",
@@ -481,7 +572,7 @@ impl FakeCloud {
         id: &str,
         installed: bool,
         credential: EventCredential,
-    ) -> Result<Delivery, FakeCloudError> {
+    ) -> Result<Delivery, EmulatorError> {
         let kind = if installed {
             "ApplicationInstalled"
         } else {
@@ -508,7 +599,7 @@ impl FakeCloud {
 
     /// Every notification kind once, with the user's token: stores, devices, employees,
     /// documents, products and a v2 receipt (sent twice: the receipt id makes it idempotent).
-    pub async fn notifications(&self, user_id: &UserId) -> Result<Vec<Delivery>, FakeCloudError> {
+    pub async fn notifications(&self, user_id: &UserId) -> Result<Vec<Delivery>, EmulatorError> {
         let auth = self.user_authorization(user_id)?;
         let store = "20170222-d58c-40e0-8051-b53adff38860";
         let receipt = json!({
@@ -551,7 +642,7 @@ impl FakeCloud {
         &self,
         user_id: &UserId,
         start: AccountStart,
-    ) -> Result<AccountLife, FakeCloudError> {
+    ) -> Result<AccountLife, EmulatorError> {
         let mut deliveries = Vec::new();
         let first = match &start {
             AccountStart::Create => self.create_account(user_id).await?,
@@ -561,7 +652,7 @@ impl FakeCloud {
         };
         expect_ok(&first)?;
         if self.user_token(user_id).is_none() {
-            return Err(FakeCloudError(format!(
+            return Err(EmulatorError(format!(
                 "{}: the answer carries no token",
                 first.label
             )));
@@ -606,11 +697,11 @@ impl FakeCloud {
     }
 }
 
-fn expect_ok(delivery: &Delivery) -> Result<(), FakeCloudError> {
+fn expect_ok(delivery: &Delivery) -> Result<(), EmulatorError> {
     if delivery.status == 200 {
         Ok(())
     } else {
-        Err(FakeCloudError(format!(
+        Err(EmulatorError(format!(
             "{}: the receiver answered HTTP {} {}",
             delivery.label,
             delivery.status,
@@ -633,21 +724,17 @@ fn record(state: &CloudState, path: &str, headers: &HeaderMap) {
     });
 }
 
+/// The failure injected for the next API call, carried out: `Some(answer)` instead of the
+/// normal one, `None` to answer normally.
 async fn injected(state: &CloudState) -> Option<Response> {
-    let failure = lock(&state.failures).pop_front()?;
-    match failure {
-        Failure::Status(status) => Some(
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                "injected failure",
-            )
-                .into_response(),
-        ),
-        Failure::Slow(delay) => {
-            tokio::time::sleep(delay).await;
-            None
-        }
-        Failure::Garbage => Some((StatusCode::OK, "<html>not json").into_response()),
+    let failure = state.failures.take(&Endpoint::Api)?;
+    let answer = failure
+        .answer(|status| (status, "injected failure").into_response())
+        .await;
+    match answer {
+        Injected::Normal => None,
+        Injected::Answer(response) => Some(response),
+        Injected::Provider(never) => match never {},
     }
 }
 
@@ -708,37 +795,4 @@ async fn stores_v2(State(state): State<Arc<CloudState>>, headers: HeaderMap) -> 
         r#"{"items":[{"id":"20170222-D58C-40E0-8051-B53ADFF38860","name":"msk","created_at":"2018-07-09T11:46:52.024+0000","updated_at":"2018-07-09T11:46:52.024+0000"}],"paging":{}}"#,
     )
         .into_response()
-}
-
-/// `?count=N&status=S` of `POST /_emulator/fail-auth`.
-#[derive(serde::Deserialize)]
-struct FailAuth {
-    count: Option<usize>,
-    status: Option<u16>,
-}
-
-async fn control_revoke(State(state): State<Arc<CloudState>>) -> StatusCode {
-    lock(&state.cloud_tokens).clear();
-    StatusCode::NO_CONTENT
-}
-
-async fn control_fail_auth(
-    State(state): State<Arc<CloudState>>,
-    axum::extract::Query(query): axum::extract::Query<FailAuth>,
-) -> StatusCode {
-    let status = query.status.unwrap_or(503);
-    let mut failures = lock(&state.failures);
-    for _ in 0..query.count.unwrap_or(1) {
-        failures.push_back(Failure::Status(status));
-    }
-    StatusCode::NO_CONTENT
-}
-
-async fn control_counters(State(state): State<Arc<CloudState>>) -> Response {
-    axum::Json(json!({
-        "authentications": 0,
-        "api_calls": state.api_calls.load(Ordering::Relaxed),
-        "api_rejections": state.api_rejections.load(Ordering::Relaxed),
-    }))
-    .into_response()
 }

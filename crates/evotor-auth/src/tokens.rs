@@ -1,4 +1,5 @@
-//! Where Cloud tokens wait for the client: the [`CloudTokenStore`] trait and a fixed token.
+//! Where Cloud tokens wait for the client: the [`CloudTokenStore`] trait, and the fixed token
+//! behind [`EvotorConfigBuilder::cloud_token`](crate::EvotorConfigBuilder::cloud_token).
 //!
 //! The Cloud hands its token for a user to your receiver through `POST /api/v1/user/token`
 //! (last write wins); the client reads the latest from the same store. The webhook stores
@@ -26,12 +27,12 @@ pub trait CloudTokenStore: Send + Sync + 'static {
     ) -> Result<(), AuthError>;
 }
 
-/// One Cloud token known in advance (from `EVOTOR_TOKEN`, say), answered for every user.
-pub struct FixedCloudToken(SecretString);
+/// One Cloud token known in advance, answered for every user.
+pub(crate) struct FixedCloudToken(SecretString);
 
 impl FixedCloudToken {
     /// A store that always answers `token`.
-    pub fn new(token: SecretString) -> Self {
+    pub(crate) fn new(token: SecretString) -> Self {
         Self(token)
     }
 }
@@ -54,7 +55,7 @@ impl CloudTokenStore for FixedCloudToken {
         _token: SecretString,
     ) -> Result<(), AuthError> {
         Err(AuthError::store(
-            "a fixed Cloud token cannot be replaced; use a webhook store to receive tokens",
+            "a fixed Cloud token (EvotorConfigBuilder::cloud_token) cannot be replaced; give a webhook store to EvotorConfigBuilder::cloud_tokens to receive tokens",
         ))
     }
 }

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Counting, SERVICE_TOKEN, serve, token_config, user};
 use evotor_auth::ReceiverConfig;
-use evotor_auth::testkit::{EventCredential, FakeCloud, ServiceAuth};
+use evotor_auth::testkit::{Emulator, EventCredential, ServiceAuth};
 use evotor_auth::webhook::{
     MemoryWebhookStore, Receiver, SubscriptionEventType, TokenDigest, UserTokenRecord, WebhookStore,
 };
@@ -23,7 +23,7 @@ const E1003: &str = r#"{"errors":[{"code":1003}]}"#;
 
 struct Setup {
     _served: common::Served,
-    cloud: FakeCloud,
+    cloud: Emulator,
     store: Arc<dyn WebhookStore>,
     handler: Arc<Counting>,
     user_token: String,
@@ -33,7 +33,11 @@ async fn setup(config: ReceiverConfig, auth: ServiceAuth) -> Setup {
     let store: Arc<dyn WebhookStore> = Arc::new(MemoryWebhookStore::new());
     let handler = Counting::new(store.clone());
     let served = serve(Receiver::new(config, store.clone(), handler.clone())).await;
-    let cloud = FakeCloud::start(&served.url, auth).await.unwrap();
+    let cloud = Emulator::builder()
+        .receiver_url(&served.url)
+        .service_auth(auth)
+        .start()
+        .await;
     let created = cloud.create_account(&user(1)).await.unwrap();
     assert_eq!(created.status, 200, "{created:?}");
     let user_token = cloud.user_token(&user(1)).unwrap();

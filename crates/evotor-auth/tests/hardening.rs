@@ -4,26 +4,34 @@
 //! timeouts, resets, slow and truncated bodies are transient transport errors; an answer over
 //! the limit is refused without being read whole; a damaged or newer token file is a transient
 //! store error that leaves the file as it was and never quotes it; `X-Authorization` and
-//! `Authorization` never reach another origin.
+//! `Authorization` never reach another origin; a failed refresh (the Cloud-token file damaged)
+//! never replaces the stored credential.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::provider::{MAX_BODY, read_body_limited};
+use auth_core::store::{CredentialStore, MemoryStore};
+use auth_core::testkit::emulator::{Failure, HUGE_BODY_BYTES};
 use auth_core::testkit::faults::{
-    assert_classified, assert_credentials_stay_home, short_timeout, transport_faults,
+    assert_classified, assert_credentials_stay_home, assert_failed_refresh_keeps_stored,
+    short_timeout, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
-use auth_core::{AuthClient, AuthError, CredentialCache, SecretString};
-use evotor_auth::testkit::{Failure, FakeCloud, ServiceAuth};
+use auth_core::{AuthClient, AuthError, CredentialCache, ExposeSecret, SecretString};
+use evotor_auth::testkit::{DEMO_USER_ID, Emulator, Endpoint};
 use evotor_auth::webhook::{CLOUD_TOKENS_FILE, FileWebhookStore};
 use evotor_auth::{CloudTokenStore, EvotorConfig, EvotorSource, UserId};
 
 const CLOUD_TOKEN: &str = "f46b89a5-8e80-4591-b0aa-94551790444b";
 
 fn client_at(base_url: &str) -> AuthClient {
-    let config = EvotorConfig::builder().base_url(base_url).build().unwrap();
-    let source = EvotorSource::with_token(config, SecretString::from(CLOUD_TOKEN));
+    let config = EvotorConfig::builder()
+        .base_url(base_url)
+        .cloud_token(SecretString::from(CLOUD_TOKEN))
+        .build()
+        .unwrap();
+    let source = EvotorSource::new(config);
     AuthClient::with_http_client(
         CredentialCache::new(source),
         short_timeout().build_client("evotor").unwrap(),
@@ -35,33 +43,24 @@ fn check(error: &AuthError, transient: bool, case: &str) {
     assert_classified(error, transient, case, &[CLOUD_TOKEN]);
 }
 
-async fn fake_cloud() -> FakeCloud {
-    // No webhook is sent in these tests: the receiver address is never used.
-    FakeCloud::start(
-        "http://127.0.0.1:9",
-        ServiceAuth::Token(SecretString::from("9f0c6f0e-2a53-4a43-bd06-7b0c3c1f4d11")),
-    )
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
-    let cloud = fake_cloud().await;
-    let client = client_at(&cloud.url());
+    // No webhook is sent in these tests: the emulator needs no receiver.
+    let cloud = Emulator::start().await;
+    let client = client_at(&cloud.base_url());
     let first = client.cache().get().await.unwrap();
-    let v1 = format!("{}api/v1/inventories/stores/search", cloud.url());
-    let v2 = format!("{}stores", cloud.url());
+    let v1 = format!("{}api/v1/inventories/stores/search", cloud.base_url());
+    let v2 = format!("{}stores", cloud.base_url());
 
     // Error statuses and garbage that are not rejections go back to the caller as they are.
     for url in [&v1, &v2] {
         for status in [500, 503] {
-            cloud.fail_next(Failure::Status(status));
+            cloud.inject(Endpoint::Api, Failure::Status(status));
             assert_eq!(client.get(url).await.unwrap().status(), status);
         }
-        cloud.fail_next(Failure::Garbage);
+        cloud.inject(Endpoint::Api, Failure::Garbage);
         assert_eq!(client.get(url).await.unwrap().status(), 200);
-        cloud.fail_next(Failure::Slow(Duration::from_secs(5)));
+        cloud.inject(Endpoint::Api, Failure::Slow(Duration::from_secs(5)));
         let error = client.get(url).await.unwrap_err();
         assert!(matches!(error, AuthError::Transport { .. }), "{error:?}");
         assert!(error.to_string().contains("timed out"), "{error}");
@@ -137,6 +136,7 @@ async fn a_damaged_or_newer_token_file_is_a_store_error_that_leaves_the_file_alo
     let config = EvotorConfig::builder()
         .base_url("http://127.0.0.1:9/")
         .user_id(user.as_str())
+        .cloud_tokens(store.clone())
         .build()
         .unwrap();
 
@@ -147,7 +147,7 @@ async fn a_damaged_or_newer_token_file_is_a_store_error_that_leaves_the_file_alo
         ("newer format", newer.to_string().into_bytes()),
     ] {
         std::fs::write(&file, &damaged).unwrap();
-        let cache = CredentialCache::new(EvotorSource::new(config.clone(), store.clone()).unwrap());
+        let cache = CredentialCache::new(EvotorSource::new(config.clone()));
         let error = cache.get().await.unwrap_err();
         assert!(
             matches!(error, AuthError::Store { .. }),
@@ -163,7 +163,7 @@ async fn a_damaged_or_newer_token_file_is_a_store_error_that_leaves_the_file_alo
 
     // Put back, the token is there again.
     std::fs::write(&file, &good).unwrap();
-    let cache = CredentialCache::new(EvotorSource::new(config, store.clone()).unwrap());
+    let cache = CredentialCache::new(EvotorSource::new(config));
     assert!(cache.get().await.is_ok());
 }
 
@@ -182,4 +182,47 @@ async fn the_cloud_token_never_follows_a_redirect_to_another_origin() {
         })
         .await;
     }
+}
+
+/// Evotor's refresh is a read of the Cloud-token store: here the receiver's folder, whose token
+/// file each injected failure damages (garbage; a file over the 1 MiB cap). Neither the
+/// background refresh nor a forced one may replace the credential the credential store holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_never_replaces_the_stored_credential() {
+    let cloud = Emulator::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let tokens = Arc::new(FileWebhookStore::open(folder.path()).unwrap());
+    let user = UserId::parse(DEMO_USER_ID).unwrap();
+    let token = cloud.issue_cloud_token(&user);
+    tokens.save_cloud_token(&user, token.clone()).await.unwrap();
+    let file = folder.path().join(CLOUD_TOKENS_FILE);
+    let good = std::fs::read(&file).unwrap();
+    let config = EvotorConfig::builder()
+        .base_url(cloud.base_url())
+        .user_id(DEMO_USER_ID)
+        .cloud_tokens(tokens)
+        .build()
+        .unwrap();
+    let store: Arc<dyn CredentialStore> = Arc::new(MemoryStore::new());
+    let damage = |failure: Failure| {
+        let bytes = match failure {
+            Failure::Garbage => b"\x00\xffnot json".to_vec(),
+            Failure::Huge => vec![b'A'; HUGE_BODY_BYTES],
+            other => panic!("no such damage: {other:?}"),
+        };
+        std::fs::write(&file, bytes).unwrap();
+    };
+    let cache = assert_failed_refresh_keeps_stored(
+        || EvotorSource::new(config.clone()),
+        store,
+        damage,
+        &[(Failure::Garbage, true), (Failure::Huge, true)],
+        &[token.expose_secret(), CLOUD_TOKEN],
+    )
+    .await;
+    std::fs::write(&file, &good).unwrap();
+    let client = AuthClient::new(cache).unwrap();
+    let url = format!("{}api/v1/inventories/stores/search", cloud.base_url());
+    assert_eq!(client.get(&url).await.unwrap().status(), 200);
+    assert_eq!(cloud.api_rejections(), 0);
 }

@@ -5,10 +5,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use evotor_auth::ReceiverConfig;
-use evotor_auth::webhook::authorization::{Presented, decode_basic, parse_authorization};
 use evotor_auth::webhook::{
-    InstallationEvent, ReceiptEvent, ServiceVerifier, SubscriptionEvent, UserCreate, UserToken,
-    UserVerify, WebhookError, parse_body,
+    CloudTokenDelivery, InstallationEvent, Presented, ReceiptEvent, ServiceVerifier,
+    SubscriptionEvent, UserCreate, UserVerify, WebhookError, decode_basic, parse_authorization,
+    parse_body,
 };
 use proptest::prelude::*;
 use secrecy::SecretString;
@@ -117,6 +117,6 @@ proptest! {
                 }
             )*};
         }
-        check!(UserCreate, UserVerify, UserToken, SubscriptionEvent, InstallationEvent, ReceiptEvent);
+        check!(UserCreate, UserVerify, CloudTokenDelivery, SubscriptionEvent, InstallationEvent, ReceiptEvent);
     }
 }

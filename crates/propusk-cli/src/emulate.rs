@@ -105,17 +105,12 @@ pub async fn run(args: EmulateArgs) -> Result<(), CliError> {
         }
         Provider::Evotor => {
             use evotor_auth::UserId;
-            use evotor_auth::testkit::{FakeCloud, ServiceAuth};
+            use evotor_auth::testkit::Emulator;
             // No receiver: the Cloud's webhook side is `propusk evotor serve`'s business.
-            let cloud = FakeCloud::start_on(
-                listener,
-                "http://127.0.0.1:9",
-                ServiceAuth::Token(secrecy::SecretString::from("unused")),
-            )
-            .map_err(|error| CliError::usage(format!("cannot start the emulator: {error}")))?;
+            let cloud = Emulator::builder().start_on(listener);
             let user = UserId::parse("01-000000000000001").map_err(CliError::usage)?;
             let token = cloud.issue_cloud_token(&user);
-            let url = cloud.url();
+            let url = cloud.base_url();
             let settings = json!({
                 "provider": "evotor",
                 "url": url,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::HttpSettings;
-use auth_core::{CredentialCache, RefreshPolicy};
+use auth_core::{AuthError, RefreshPolicy};
 use clap::{Args, Subcommand};
 use evotor_auth::axum::{DEFAULT_MAX_CONNECTIONS, ServeSettings};
 use evotor_auth::webhook::{
@@ -129,10 +129,14 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
         EvotorAction::Proxy(proxy_args) => return evotor_proxy(proxy_args, args.base_url).await,
     };
     let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
-    let config = EvotorConfig::builder().base_url(args.base_url).build()?;
+    let config = EvotorConfig::builder()
+        .base_url(args.base_url)
+        .cloud_token(token)
+        .build()?;
     // The token comes from the environment each run, so there is nothing to cache: a stored
     // copy would only hide a changed EVOTOR_TOKEN.
-    let cache = CredentialCache::builder(Arc::new(EvotorSource::with_token(config, token)))
+    let cache = EvotorSource::new(config)
+        .into_cache_builder()
         .policy(RefreshPolicy::default())
         .build();
     let http = HttpSettings::default();
@@ -142,8 +146,12 @@ pub async fn run(args: EvotorArgs) -> Result<(), CliError> {
 /// `proxy`: the Cloud token from EVOTOR_TOKEN on every request to the base URL's origin.
 async fn evotor_proxy(proxy_args: &ProxyArgs, base_url: String) -> Result<(), CliError> {
     let token = required_secret("EVOTOR_TOKEN", "the Evotor Cloud token")?;
-    let config = EvotorConfig::builder().base_url(base_url.clone()).build()?;
-    let cache = CredentialCache::builder(Arc::new(EvotorSource::with_token(config, token)))
+    let config = EvotorConfig::builder()
+        .base_url(base_url.clone())
+        .cloud_token(token)
+        .build()?;
+    let cache = EvotorSource::new(config)
+        .into_cache_builder()
         .policy(RefreshPolicy::default())
         .build();
     let upstream = Upstream {
@@ -161,6 +169,7 @@ fn receiver_config(request_timeout: Duration) -> Result<ReceiverConfig, CliError
         .ok()
         .filter(|l| !l.is_empty());
     let password = secret_from_env("EVOTOR_WEBHOOK_PASSWORD");
+    let token_given = token.is_some();
     if let Some(token) = token {
         builder = builder.service_token(token);
     }
@@ -176,7 +185,15 @@ fn receiver_config(request_timeout: Duration) -> Result<ReceiverConfig, CliError
                 "EVOTOR_WEBHOOK_PASSWORD is set but EVOTOR_WEBHOOK_LOGIN is not: set both for Basic mode",
             ));
         }
-        (None, None) => {}
+        (None, None) if token_given => {}
+        (None, None) => {
+            // The library names its builder methods; the command line names its variables.
+            return Err(AuthError::config(
+                evotor_auth::PROVIDER,
+                "no service credential: set the service token (EVOTOR_SERVICE_TOKEN) or the Basic login and password (EVOTOR_WEBHOOK_LOGIN / EVOTOR_WEBHOOK_PASSWORD)",
+            )
+            .into());
+        }
     }
     Ok(builder.build()?)
 }
@@ -211,7 +228,17 @@ async fn webhook_store(cache: &CacheArgs) -> Result<Arc<dyn WebhookStore>, CliEr
             )
         })?,
     };
-    Ok(Arc::new(FileWebhookStore::open(folder)?))
+    FileWebhookStore::open(folder)
+        .map(|store| Arc::new(store) as Arc<dyn WebhookStore>)
+        .map_err(|error| {
+            let mut error = CliError::from(error);
+            if error.message.contains("another receiver is using") {
+                error.message.push_str(
+                    " (propusk: give this one another folder with --store DIR, or a shared postgres:// store)",
+                );
+            }
+            error
+        })
 }
 
 /// `postgres:/host`, `postgresql:host`, `redis:host`: a scheme with a colon but no `//`.

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use evotor_auth::UserId;
-use evotor_auth::testkit::{AccountStart, EventCredential, FakeCloud, ServiceAuth};
+use evotor_auth::testkit::{AccountStart, Emulator, EventCredential, ServiceAuth};
 use evotor_auth::webhook::SubscriptionEventType;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -80,12 +80,11 @@ async fn serve_keeps_accounts_across_a_restart_and_get_uses_the_handed_over_toke
     let cache = tempfile::tempdir().unwrap();
     let env = [("EVOTOR_SERVICE_TOKEN", SERVICE_TOKEN)];
     let first = serve(cache.path(), &env).await;
-    let mut cloud = FakeCloud::start(
-        &first.url,
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let mut cloud = Emulator::builder()
+        .receiver_url(&first.url)
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     let alice = UserId::parse("01-000000000000001").unwrap();
     cloud
         .run_account_life(&alice, AccountStart::Create)
@@ -147,18 +146,18 @@ async fn serve_keeps_accounts_across_a_restart_and_get_uses_the_handed_over_toke
     );
 
     // The client side with the Cloud token the receiver got.
-    let search = format!("{}api/v1/inventories/stores/search", cloud.url());
+    let search = format!("{}api/v1/inventories/stores/search", cloud.base_url());
     let mut get = propusk(&["get", &search]);
     get.env("EVOTOR_TOKEN", cloud_token.expose_secret());
     // The fake Cloud is the API origin: `get` sends the token nowhere else.
-    get.env("EVOTOR_BASE_URL", cloud.url());
+    get.env("EVOTOR_BASE_URL", cloud.base_url());
     let output = run(get).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("Мой магазин1"));
-    let mut v2 = propusk(&["get", &format!("{}stores", cloud.url())]);
+    let mut v2 = propusk(&["get", &format!("{}stores", cloud.base_url())]);
     v2.env("EVOTOR_TOKEN", cloud_token.expose_secret());
     // The fake Cloud is the API origin: `get` sends the token nowhere else.
-    v2.env("EVOTOR_BASE_URL", cloud.url());
+    v2.env("EVOTOR_BASE_URL", cloud.base_url());
     let output = run(v2).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("\"paging\""));
@@ -177,12 +176,14 @@ async fn serve_in_basic_mode() {
         ],
     )
     .await;
-    let cloud = FakeCloud::start(
-        &server.url,
-        ServiceAuth::Basic("partner".into(), SecretString::from("s3cret-pass")),
-    )
-    .await
-    .unwrap();
+    let cloud = Emulator::builder()
+        .receiver_url(&server.url)
+        .service_auth(ServiceAuth::Basic(
+            "partner".into(),
+            SecretString::from("s3cret-pass"),
+        ))
+        .start()
+        .await;
     let bob = UserId::parse("01-000000000000002").unwrap();
     cloud
         .run_account_life(&bob, AccountStart::Create)
@@ -212,19 +213,18 @@ async fn token_and_header_print_the_cloud_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_exits_3_after_one_retry() {
-    let cloud = FakeCloud::start(
-        "http://127.0.0.1:9",
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let cloud = Emulator::builder()
+        .receiver_url("http://127.0.0.1:9")
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     let mut get = propusk(&[
         "get",
-        &format!("{}api/v1/inventories/stores/search", cloud.url()),
+        &format!("{}api/v1/inventories/stores/search", cloud.base_url()),
     ]);
     get.env("EVOTOR_TOKEN", "00000000-0000-4000-8000-000000000000");
     // The fake Cloud is the API origin: `get` sends the token nowhere else.
-    get.env("EVOTOR_BASE_URL", cloud.url());
+    get.env("EVOTOR_BASE_URL", cloud.base_url());
     let output = run(get).await;
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert_eq!(
@@ -394,22 +394,20 @@ async fn two_receivers_on_one_postgres_share_users_and_never_print_the_password(
     let folder = tempfile::tempdir().unwrap();
     let mut first = serve_with(folder.path(), &env, &[]).await;
     let second = serve_with(folder.path(), &env, &[]).await;
-    let cloud = FakeCloud::start(
-        &first.url,
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let cloud = Emulator::builder()
+        .receiver_url(&first.url)
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     let dana = UserId::parse("01-000000000000004").unwrap();
     let created = cloud.create_account(&dana).await.unwrap();
     assert_eq!(created.status, 200, "{created:?}");
     let user_token = cloud.user_token(&dana).unwrap();
-    let mut at_second = FakeCloud::start(
-        &second.url,
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let mut at_second = Emulator::builder()
+        .receiver_url(&second.url)
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     at_second.set_receiver_url(&second.url);
     let stores = at_second
         .send(

@@ -16,7 +16,7 @@ enum Emulator {
     Rustore(rustore_auth::testkit::Emulator),
     Alliance(alliance_auth::testkit::Emulator),
     Waves(waves_auth::testkit::Emulator),
-    Evotor(evotor_auth::testkit::FakeCloud, String),
+    Evotor(evotor_auth::testkit::Emulator, String),
 }
 
 impl Emulator {
@@ -27,12 +27,7 @@ impl Emulator {
             "alliance" => Self::Alliance(alliance_auth::testkit::Emulator::start().await),
             "waves" => Self::Waves(waves_auth::testkit::Emulator::start().await),
             "evotor" => {
-                let cloud = evotor_auth::testkit::FakeCloud::start(
-                    "http://127.0.0.1:9",
-                    evotor_auth::testkit::ServiceAuth::Token("unused".to_owned().into()),
-                )
-                .await
-                .unwrap();
+                let cloud = evotor_auth::testkit::Emulator::start().await;
                 let user = evotor_auth::UserId::parse("01-000000000000001").unwrap();
                 let token = cloud.issue_cloud_token(&user);
                 Self::Evotor(
@@ -61,7 +56,7 @@ impl Emulator {
             Self::Rustore(e) => e.base_url(),
             Self::Alliance(e) => e.base_url(),
             Self::Waves(e) => e.base_url(),
-            Self::Evotor(e, _) => e.url(),
+            Self::Evotor(e, _) => e.base_url(),
         };
         url.trim_end_matches('/').to_owned()
     }
@@ -161,7 +156,10 @@ impl Emulator {
                     waves_auth::testkit::Endpoint::Node,
                     auth_core::testkit::emulator::Failure::Status(401),
                 ),
-                Self::Evotor(e, _) => e.fail_next(evotor_auth::testkit::Failure::Status(401)),
+                Self::Evotor(e, _) => e.inject(
+                    evotor_auth::testkit::Endpoint::Api,
+                    auth_core::testkit::emulator::Failure::Status(401),
+                ),
             }
         }
         if let Self::Rustore(e) = self {

@@ -17,9 +17,9 @@ use alliance_auth::testkit::{DEMO_AUTH_KEY, Emulator as AllianceEmulator};
 use alliance_auth::{AllianceConfig, AllianceSource, MerchantKey};
 use auth_core::store::{FileStore, RedisStore};
 use auth_core::{AuthClient, CredentialCache, CredentialSource, RefreshPolicy};
-use evotor_auth::testkit::{FakeCloud, ServiceAuth};
+use evotor_auth::testkit::{Emulator as EvotorEmulator, ServiceAuth};
 use evotor_auth::webhook::{FileWebhookStore, Receiver, ReferenceAccounts, WebhookStore};
-use evotor_auth::{EvotorConfig, EvotorSource, FixedCloudToken, ReceiverConfig, UserId};
+use evotor_auth::{EvotorConfig, EvotorSource, ReceiverConfig, UserId};
 use kontur_auth::testkit::{
     DEMO_CLIENT_ID, DEMO_OIDC_CLIENT, Endpoint as KonturEndpoint, Failure as KonturFailure,
     KonturEmulator,
@@ -653,40 +653,39 @@ async fn evotor(shown: &mut Exhibits, folder: &Path) {
     ));
 
     let user = UserId::parse("01-000000000000001").unwrap();
-    let cloud = FakeCloud::start(
-        &receiver_url,
-        ServiceAuth::Token(SecretString::from(EVOTOR_SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
-    shown.debug("FakeCloud", &cloud);
+    let cloud = EvotorEmulator::builder()
+        .receiver_url(&receiver_url)
+        .service_auth(ServiceAuth::Token(SecretString::from(EVOTOR_SERVICE_TOKEN)))
+        .start()
+        .await;
+    shown.debug("the Evotor emulator", &cloud);
     let created = cloud.create_account(&user).await.unwrap();
     assert_eq!(
         created.status, 200,
         "the planted service token was accepted"
     );
     cloud.hand_over_token(&user).await.unwrap();
-    let basic = FakeCloud::start(
-        &receiver_url,
-        ServiceAuth::Basic(
+    let basic = EvotorEmulator::builder()
+        .receiver_url(&receiver_url)
+        .service_auth(ServiceAuth::Basic(
             basic_login.to_owned(),
             SecretString::from(EVOTOR_BASIC_PASSWORD),
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .start()
+        .await;
     let other_user = UserId::parse("01-000000000000002").unwrap();
     let created = basic.create_account(&other_user).await.unwrap();
     assert_eq!(
         created.status, 200,
         "the planted Basic password was accepted"
     );
-    let intruder = FakeCloud::start(
-        &receiver_url,
-        ServiceAuth::Token(SecretString::from(EVOTOR_WRONG_SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let intruder = EvotorEmulator::builder()
+        .receiver_url(&receiver_url)
+        .service_auth(ServiceAuth::Token(SecretString::from(
+            EVOTOR_WRONG_SERVICE_TOKEN,
+        )))
+        .start()
+        .await;
     match intruder
         .create_account(&UserId::parse("01-000000000000003").unwrap())
         .await
@@ -701,20 +700,19 @@ async fn evotor(shown: &mut Exhibits, folder: &Path) {
 
     // The client: the delivered token (success), then the planted one (refused by the Cloud).
     let config = EvotorConfig::builder()
-        .base_url(cloud.url())
-        .user_id(user.as_str())
-        .build()
-        .unwrap();
-    let source = EvotorSource::new(config.clone(), store.clone()).unwrap();
+        .base_url(cloud.base_url())
+        .user_id(user.as_str());
+    let source = EvotorSource::new(config.cloud_tokens(store.clone()).build().unwrap());
     let client = AuthClient::new(CredentialCache::new(source)).unwrap();
-    let url = format!("{}api/v1/inventories/stores/search", cloud.url());
+    let url = format!("{}api/v1/inventories/stores/search", cloud.base_url());
     assert_eq!(client.get(&url).await.unwrap().status(), 200);
-    let fixed = EvotorSource::with_token(config, SecretString::from(EVOTOR_CLOUD_TOKEN));
+    let fixed_config = EvotorConfig::builder()
+        .base_url(cloud.base_url())
+        .user_id(user.as_str())
+        .cloud_token(SecretString::from(EVOTOR_CLOUD_TOKEN));
+    shown.debug("EvotorConfigBuilder with a fixed token", &fixed_config);
+    let fixed = EvotorSource::new(fixed_config.build().unwrap());
     shown.debug("EvotorSource", &fixed);
-    shown.debug(
-        "FixedCloudToken",
-        &FixedCloudToken::new(SecretString::from(EVOTOR_CLOUD_TOKEN)),
-    );
     let cache = CredentialCache::new(fixed);
     shown.debug("an Evotor credential", &cache.get().await.unwrap());
     let client = AuthClient::new(cache).unwrap();
@@ -724,7 +722,7 @@ async fn evotor(shown: &mut Exhibits, folder: &Path) {
     );
 
     let cache_dir = folder.join("cli-evotor");
-    let base_url = cloud.url();
+    let base_url = cloud.base_url();
     let with_newline = format!("{EVOTOR_CLOUD_TOKEN}\nX-Other: 1");
     let runs: [Run; 3] = [
         (
@@ -913,6 +911,7 @@ async fn base_urls(shown: &mut Exhibits, folder: &Path) {
         shown.error("an Alliance base URL with a secret", &alliance);
         let evotor = EvotorConfig::builder()
             .base_url(url.as_str())
+            .cloud_token(SecretString::from(EVOTOR_CLOUD_TOKEN))
             .build()
             .unwrap_err();
         shown.error("an Evotor base URL with a secret", &evotor);

@@ -60,7 +60,7 @@ pub enum AuthorizationProblem {
 }
 
 /// Reads the one `Authorization` header in `headers`.
-pub fn presented(headers: &HeaderMap) -> Result<Presented<'_>, AuthorizationProblem> {
+pub(crate) fn presented(headers: &HeaderMap) -> Result<Presented<'_>, AuthorizationProblem> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = values.next().ok_or(AuthorizationProblem::Missing)?;
     if values.next().is_some() {

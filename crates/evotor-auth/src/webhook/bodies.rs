@@ -234,10 +234,15 @@ impl fmt::Debug for UserVerify {
     }
 }
 
-/// `POST /api/v1/user/token`: the Cloud hands over its token for a user.
+/// `POST /api/v1/user/token`: the Cloud delivers **its** token for a user, the Cloud token your
+/// service sends to `api.evotor.ru` (kept in a [`CloudTokenStore`](crate::CloudTokenStore)).
+///
+/// Not to be confused with a *user token*: the token your receiver makes
+/// ([`generate_user_token`](super::generate_user_token)) and hands the Cloud in its answer to
+/// `/user/create` and `/user/verify`, which the Cloud then sends back on notifications.
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserToken {
+pub struct CloudTokenDelivery {
     /// The Evotor user (`userUuid` in older documents).
     #[serde(alias = "userUuid")]
     pub user_id: UserId,
@@ -248,9 +253,9 @@ pub struct UserToken {
     pub extra: Extra,
 }
 
-impl fmt::Debug for UserToken {
+impl fmt::Debug for CloudTokenDelivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserToken")
+        f.debug_struct("CloudTokenDelivery")
             .field("user_id", &self.user_id)
             .field("token", &"[REDACTED]")
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
@@ -460,10 +465,12 @@ impl InstallationEvent {
     }
 }
 
-/// A store (`PUT /api/v1/inventories/stores`).
+/// A shop, what the Evotor spec calls a store ("магазин", `PUT /api/v1/inventories/stores`).
+/// Named `Shop` here so that "store" means one thing in this crate: where the receiver keeps its
+/// state ([`WebhookStore`](super::WebhookStore)).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Store {
+pub struct Shop {
     /// The store's uuid.
     pub uuid: String,
     /// Its name.
@@ -495,18 +502,18 @@ pub struct Device {
     pub extra: Extra,
 }
 
-/// A store an employee works in: the spec sends its uuid as a string; older payloads send an
+/// A shop ([`Shop`]) an employee works in: the spec sends its uuid as a string; older payloads send an
 /// object (`{"storeUuid": "…"}`). Both are kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum EmployeeStore {
+pub enum EmployeeShop {
     /// `"20170222-d58c-40e0-8051-b53adff38860"` (the spec's form).
     Uuid(String),
     /// `{"storeUuid": "…", ...}`.
     Object(Extra),
 }
 
-impl EmployeeStore {
+impl EmployeeShop {
     /// The store's uuid (`storeUuid` or `uuid` of the object form), if stated.
     pub fn store_uuid(&self) -> Option<&str> {
         match self {
@@ -542,7 +549,7 @@ pub struct Employee {
     pub role: Option<String>,
     /// The stores the employee works in (`null` reads as none).
     #[serde(default, deserialize_with = "nullable_list")]
-    pub stores: Vec<EmployeeStore>,
+    pub stores: Vec<EmployeeShop>,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Extra,
@@ -705,7 +712,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 #[derive(Debug, Clone)]
 pub enum Notification {
     /// `PUT /api/v1/inventories/stores`.
-    Stores(Vec<Store>),
+    Stores(Vec<Shop>),
     /// `PUT /api/v1/inventories/devices`.
     Devices(Vec<Device>),
     /// `PUT /api/v1/inventories/employees`.
@@ -821,7 +828,7 @@ mod tests {
 
     #[test]
     fn token_parses_and_hides_the_token() {
-        let body: UserToken = parse_body(TOKEN.as_bytes()).unwrap();
+        let body: CloudTokenDelivery = parse_body(TOKEN.as_bytes()).unwrap();
         assert_eq!(
             body.token.expose_secret(),
             "f46b89a5-8e80-4591-b0aa-94551790444b"
@@ -941,8 +948,9 @@ mod tests {
             String::from_utf8(invalid.body()).unwrap(),
             r#"{"errors":[{"code":2003,"reason":"incorrect","subject":"userId"}]}"#
         );
-        let null = parse_body::<UserToken>(br#"{"userId":"01-000000000000001","token":null}"#)
-            .unwrap_err();
+        let null =
+            parse_body::<CloudTokenDelivery>(br#"{"userId":"01-000000000000001","token":null}"#)
+                .unwrap_err();
         assert_eq!(
             String::from_utf8(null.body()).unwrap(),
             r#"{"errors":[{"code":2003,"reason":"incorrect","subject":"token","value":"null"}]}"#
@@ -961,7 +969,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(wrong_type.code(), Some(2003));
         assert_eq!(
-            parse_body::<Vec<Store>>(br#"{"uuid":"x"}"#)
+            parse_body::<Vec<Shop>>(br#"{"uuid":"x"}"#)
                 .unwrap_err()
                 .code(),
             Some(2003)
@@ -970,7 +978,7 @@ mod tests {
 
     #[test]
     fn notifications_parse() {
-        let stores: Vec<Store> =
+        let stores: Vec<Shop> =
             parse_body(r#"[{"uuid":"20170222-D58C-40E0-8051-B53ADFF38860","name":"Мой магазин1","address":null,"code":null}]"#.as_bytes()).unwrap();
         assert_eq!(stores[0].name.as_deref(), Some("Мой магазин1"));
         assert!(stores[0].extra.contains_key("code"));

@@ -102,7 +102,7 @@ impl FileWebhookStore {
     /// folder, when another receiver holds it.
     pub fn open(folder: impl Into<PathBuf>) -> Result<Self, AuthError> {
         let folder = folder.into();
-        create_private_folder(&folder)
+        private_fs::create_folder(&folder)
             .map_err(|error| store_error("create the store folder", &folder, error))?
             .map_err(|refusal| AuthError::store(refusal.to_string()))?;
         let lock = lock_folder(&folder)?;
@@ -371,24 +371,25 @@ impl WebhookStore for FileWebhookStore {
 /// Opens [`LOCK_FILE`] and takes an exclusive lock on it without waiting.
 fn lock_folder(folder: &Path) -> Result<File, AuthError> {
     let path = folder.join(LOCK_FILE);
-    let file = open_lock_file(&path)
-        .map_err(|error| store_error(&format!("open {LOCK_FILE}"), folder, error))?;
+    // Owner-only, created when absent, never truncated, never through a symbolic link, never
+    // waiting on a FIFO.
+    let file = private_fs::open_lock_file(&path).map_err(|problem| {
+        store_error(
+            &format!("open {LOCK_FILE}"),
+            folder,
+            io::Error::other(problem.to_string()),
+        )
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(AuthError::store(format!(
-            "another receiver is using the store folder {}; stop it, or give this one another folder (--store) or a shared postgres:// store",
+            "another receiver is using the store folder {}; stop it, or give this one another folder, or share one PostgreSQL store between them (PostgresWebhookStore, feature postgres)",
             folder.display()
         ))),
         Err(fs::TryLockError::Error(error)) => {
             Err(store_error("lock the store folder", folder, error))
         }
     }
-}
-
-/// The one place the lock file is opened (owner-only, created when absent, never truncated,
-/// never through a symbolic link, never waiting on a FIFO: see [`private_fs::open_lock_file`]).
-fn open_lock_file(path: &Path) -> io::Result<File> {
-    private_fs::open_lock_file(path).map_err(|problem| io::Error::other(problem.to_string()))
 }
 
 fn read_file<T: DeserializeOwned + Versioned>(
@@ -418,7 +419,7 @@ fn read_file<T: DeserializeOwned + Versioned>(
     })?;
     if value.format() > FORMAT_VERSION {
         return Err(AuthError::store(format!(
-            "{} was written by a newer propusk (format {}, this build reads {FORMAT_VERSION})",
+            "{} was written by a newer version of evotor-auth (format {}, this build reads {FORMAT_VERSION})",
             path.display(),
             value.format()
         )));
@@ -427,7 +428,7 @@ fn read_file<T: DeserializeOwned + Versioned>(
 }
 
 fn atomic_write(folder: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    create_private_folder(folder)?
+    private_fs::create_folder(folder)?
         .map_err(|refusal| io::Error::new(io::ErrorKind::PermissionDenied, refusal))?;
     let target = folder.join(name);
     let mut random = [0u8; 8];
@@ -449,15 +450,9 @@ fn atomic_write(folder: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Creates the folder 0700 when missing; `Ok(Err(_))` when it is not the user's own or others
-/// may write it (see [`private_fs::check_folder`]).
-fn create_private_folder(folder: &Path) -> io::Result<Result<(), private_fs::UntrustedFolder>> {
-    private_fs::create_folder(folder)
-}
-
 fn store_error(action: &str, folder: &Path, error: io::Error) -> AuthError {
     AuthError::store(format!(
-        "could not {action} in {}: {error}; check that the folder is writable by this user, or choose another with --cache-dir / PROPUSK_CACHE_DIR",
+        "could not {action} in {}: {error}; check that the folder is writable by this user, or choose another folder for the store",
         folder.display()
     ))
 }

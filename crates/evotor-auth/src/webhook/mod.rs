@@ -1,9 +1,13 @@
 //! The receiving side: the Evotor Cloud calls YOUR service.
 //!
-//! - [`authorization`]: reading `Authorization` and checking the service credential in
+//! - Reading `Authorization` ([`parse_authorization`]) and checking the service credential in
 //!   constant time ([`ServiceVerifier`]).
-//! - [`generate_user_token`] and [`TokenDigest`]: per-user tokens (256 random bits, URL-safe).
-//! - [`bodies`]: typed request bodies and [`parse_body`] with Evotor's 2001/2002/2003 codes.
+//! - [`generate_user_token`] and [`TokenDigest`]: user tokens, the tokens **your** receiver
+//!   issues per user (256 random bits, URL-safe) and the Cloud sends back on notifications. The
+//!   Cloud's own token for a user arrives as a [`CloudTokenDelivery`] and is kept for the client
+//!   side ([`crate::CloudTokenStore`]).
+//! - Typed request bodies ([`UserCreate`], [`CloudTokenDelivery`], [`Shop`], ...) and
+//!   [`parse_body`] with Evotor's 2001/2002/2003 codes.
 //! - [`WebhookError`]: Evotor's error format with the right statuses.
 //! - [`WebhookStore`]: users, user tokens, Cloud tokens, applied events;
 //!   [`MemoryWebhookStore`], [`FileWebhookStore`] (one receiver per folder) and, with feature
@@ -11,8 +15,8 @@
 //! - [`Receiver`]: all of it together, independent of any web framework; feature `axum` adds
 //!   [`crate::axum::router`].
 
-pub mod authorization;
-pub mod bodies;
+mod authorization;
+mod bodies;
 mod error;
 mod file_store;
 #[cfg(feature = "postgres")]
@@ -22,11 +26,13 @@ mod reference;
 mod store;
 mod user_token;
 
-pub use authorization::{AuthorizationProblem, Presented, ServiceVerifier};
+pub use authorization::{
+    AuthorizationProblem, Presented, ServiceVerifier, decode_basic, parse_authorization,
+};
 pub use bodies::{
-    Device, Document, Employee, EmployeeStore, InstallationData, InstallationEvent,
-    InstallationEventType, Notification, Product, ReceiptData, ReceiptEvent, Store,
-    SubscriptionEvent, SubscriptionEventType, Timestamp, UserCreate, UserToken, UserVerify,
+    CloudTokenDelivery, Device, Document, Employee, EmployeeShop, Extra, InstallationData,
+    InstallationEvent, InstallationEventType, Notification, Product, ReceiptData, ReceiptEvent,
+    Shop, SubscriptionEvent, SubscriptionEventType, Timestamp, UserCreate, UserVerify,
     VerifiedUser, parse_body, parse_items,
 };
 pub use error::{ErrorItem, WebhookError};
@@ -39,5 +45,3 @@ pub use receiver::{AccountHandler, Caller, Endpoint, Guard, Receiver, WebhookRes
 pub use reference::ReferenceAccounts;
 pub use store::{MemoryWebhookStore, UserTokenRecord, WebhookStore};
 pub use user_token::{MAX_USER_TOKEN_LEN, TokenDigest, USER_TOKEN_BYTES, generate_user_token};
-
-pub use crate::UserId;

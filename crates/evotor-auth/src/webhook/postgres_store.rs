@@ -180,7 +180,7 @@ impl PostgresWebhookStore {
             }
             Some(version) if version > SCHEMA_VERSION => {
                 return Err(AuthError::store(format!(
-                    "PostgreSQL store {}: the schema is version {version}, written by a newer propusk (this build knows {SCHEMA_VERSION}); upgrade this receiver",
+                    "PostgreSQL store {}: the schema is version {version}, written by a newer version of evotor-auth (this build knows {SCHEMA_VERSION}); upgrade this receiver",
                     self.target
                 )));
             }

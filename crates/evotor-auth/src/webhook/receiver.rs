@@ -16,8 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::WebhookError;
 use super::authorization::{self, Presented, ServiceVerifier};
 use super::bodies::{
-    self, InstallationEvent, Notification, ReceiptEvent, SubscriptionEvent, UserCreate, UserToken,
-    UserVerify, VerifiedUser, parse_body, parse_items,
+    self, CloudTokenDelivery, InstallationEvent, Notification, ReceiptEvent, SubscriptionEvent,
+    UserCreate, UserVerify, VerifiedUser, parse_body, parse_items,
 };
 use super::store::{UserTokenRecord, WebhookStore};
 use super::user_token::{MAX_USER_TOKEN_LEN, TokenDigest, generate_user_token};
@@ -513,7 +513,7 @@ impl Receiver {
                 )))
             }
             Endpoint::UserToken => {
-                let request: UserToken = parse_body(body)?;
+                let request: CloudTokenDelivery = parse_body(body)?;
                 if !crate::protocol::is_header_safe_token(request.token.expose_secret()) {
                     // The spec allows any string; keep it (the Cloud would re-send a refusal
                     // for ever) and say why calls with it will fail.

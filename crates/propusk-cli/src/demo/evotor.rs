@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth_core::{AuthClient, AuthError, ExposeSecret as _, SecretString};
-use evotor_auth::testkit::{AccountStart, FakeCloud, ServiceAuth};
+use evotor_auth::testkit::{AccountStart, Emulator, ServiceAuth};
 use evotor_auth::webhook::{MemoryWebhookStore, Receiver, ReferenceAccounts, WebhookStore};
 use evotor_auth::{CloudTokenStore, EvotorConfig, EvotorSource, ReceiverConfig, UserId};
 
@@ -39,19 +39,11 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
             return Ok(());
         }
     };
-    let cloud = match FakeCloud::start(
-        &receiver.url,
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    {
-        Ok(cloud) => cloud,
-        Err(error) => {
-            let error = format!("the fake Cloud did not start: {error}");
-            report.record(P, "fake Cloud", Err(error), 0, Default::default());
-            return Ok(());
-        }
-    };
+    let cloud = Emulator::builder()
+        .receiver_url(&receiver.url)
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     let (Ok(user), Ok(second)) = (
         UserId::parse("01-000000000000001"),
         UserId::parse("01-000000000000002"),
@@ -129,10 +121,11 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
         .await;
 
     let client = match EvotorConfig::builder()
-        .base_url(cloud.url())
+        .base_url(cloud.base_url())
         .user_id(user.as_str())
+        .cloud_tokens(store.clone())
         .build()
-        .and_then(|config| EvotorSource::new(config, store.clone()))
+        .map(EvotorSource::new)
         .map(super::demo_cache)
         .and_then(AuthClient::new)
     {
@@ -143,8 +136,8 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
         }
     };
     let cache = client.cache().clone();
-    let stores_v1 = format!("{}{STORES_V1}", cloud.url());
-    let stores_v2 = format!("{}{STORES_V2}", cloud.url());
+    let stores_v1 = format!("{}{STORES_V1}", cloud.base_url());
+    let stores_v2 = format!("{}{STORES_V2}", cloud.base_url());
 
     report
         .step(P, "GET …/stores/search (X-Authorization)", auth, async {

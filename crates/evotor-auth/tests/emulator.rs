@@ -1,5 +1,6 @@
-//! The whole life of an account against the fake Cloud, a restart of the receiver included,
-//! and the client calling the Cloud with the token the receiver stored.
+//! End to end against the emulator: the whole life of an account, a restart of the receiver
+//! included, and the client calling the Cloud with the token the receiver stored (first
+//! credential, cache hit, rejection and retry, the stored token read again).
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use auth_core::{AuthClient, CredentialCache};
 use common::{Counting, SERVICE_TOKEN, serve, token_config, user};
-use evotor_auth::testkit::{AccountStart, EventCredential, FakeCloud, ServiceAuth};
+use evotor_auth::testkit::{AccountStart, Emulator, EventCredential, ServiceAuth};
 use evotor_auth::webhook::{
     FileCloudTokens, FileWebhookStore, Receiver, SubscriptionEventType, WebhookStore,
 };
@@ -33,12 +34,11 @@ async fn an_account_lives_through_a_restart_of_the_receiver() {
     let folder = tempfile::tempdir().unwrap();
     let (receiver, handler, store) = file_receiver(folder.path(), token_config()).await;
     let served = serve(receiver).await;
-    let mut cloud = FakeCloud::start(
-        &served.url,
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let mut cloud = Emulator::builder()
+        .receiver_url(&served.url)
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     let alice = user(1);
 
     // Create, hand over the token, notifications, events (each delivered twice).
@@ -81,25 +81,29 @@ async fn an_account_lives_through_a_restart_of_the_receiver() {
 
     // The client calls the Cloud with the token the receiver stored.
     let config = EvotorConfig::builder()
-        .base_url(cloud.url())
-        .user_id(alice.as_str())
-        .build()
-        .unwrap();
-    let client = AuthClient::new(CredentialCache::new(
-        EvotorSource::new(
-            config.clone(),
-            Arc::new(FileCloudTokens::open(folder.path())),
-        )
-        .unwrap(),
-    ))
+        .base_url(cloud.base_url())
+        .user_id(alice.as_str());
+    let client = EvotorSource::new(
+        config
+            .cloud_tokens(Arc::new(FileCloudTokens::open(folder.path())))
+            .build()
+            .unwrap(),
+    )
+    .into_client()
     .unwrap();
     let response = client
-        .get(format!("{}api/v1/inventories/stores/search", cloud.url()))
+        .get(format!(
+            "{}api/v1/inventories/stores/search",
+            cloud.base_url()
+        ))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("Мой магазин1"));
-    let response = client.get(format!("{}stores", cloud.url())).await.unwrap();
+    let response = client
+        .get(format!("{}stores", cloud.base_url()))
+        .await
+        .unwrap();
     assert_eq!(
         response.status(),
         200,
@@ -175,13 +179,20 @@ async fn an_account_lives_through_a_restart_of_the_receiver() {
         (401, r#"{"errors":[{"code":1002}]}"#)
     );
 
-    // The client still finds the (newest) Cloud token after the restart.
-    let client = AuthClient::new(CredentialCache::new(
-        EvotorSource::new(config, store).unwrap(),
-    ))
-    .unwrap();
+    // The client still finds the (newest) Cloud token after the restart; the long form is the
+    // same thing as `into_client`.
+    let config = EvotorConfig::builder()
+        .base_url(cloud.base_url())
+        .user_id(alice.as_str())
+        .cloud_tokens(store)
+        .build()
+        .unwrap();
+    let client = AuthClient::new(CredentialCache::new(EvotorSource::new(config))).unwrap();
     let response = client
-        .get(format!("{}api/v1/inventories/stores/search", cloud.url()))
+        .get(format!(
+            "{}api/v1/inventories/stores/search",
+            cloud.base_url()
+        ))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -196,12 +207,14 @@ async fn an_account_lives_in_basic_mode_with_a_memory_store() {
     let store: Arc<dyn WebhookStore> = Arc::new(evotor_auth::webhook::MemoryWebhookStore::new());
     let handler = Counting::new(store.clone());
     let served = serve(Receiver::new(config, store, handler.clone())).await;
-    let cloud = FakeCloud::start(
-        &served.url,
-        ServiceAuth::Basic("partner".into(), SecretString::from("s3cret-pass")),
-    )
-    .await
-    .unwrap();
+    let cloud = Emulator::builder()
+        .receiver_url(&served.url)
+        .service_auth(ServiceAuth::Basic(
+            "partner".into(),
+            SecretString::from("s3cret-pass"),
+        ))
+        .start()
+        .await;
     cloud
         .run_account_life(&user(2), AccountStart::Create)
         .await
@@ -219,27 +232,22 @@ async fn a_cloud_401_makes_the_client_read_the_store_again() {
     let folder = tempfile::tempdir().unwrap();
     let (receiver, _handler, store) = file_receiver(folder.path(), token_config()).await;
     let served = serve(receiver).await;
-    let cloud = FakeCloud::start(
-        &served.url,
-        ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)),
-    )
-    .await
-    .unwrap();
+    let cloud = Emulator::builder()
+        .receiver_url(&served.url)
+        .service_auth(ServiceAuth::Token(SecretString::from(SERVICE_TOKEN)))
+        .start()
+        .await;
     let bob = user(4);
     cloud.create_account(&bob).await.unwrap();
 
     let config = EvotorConfig::builder()
-        .base_url(cloud.url())
+        .base_url(cloud.base_url())
         .user_id(bob.as_str())
+        .cloud_tokens(store)
         .build()
         .unwrap();
-    let new_client = || {
-        AuthClient::new(CredentialCache::new(
-            EvotorSource::new(config.clone(), store.clone()).unwrap(),
-        ))
-        .unwrap()
-    };
-    let url = format!("{}api/v1/inventories/stores/search", cloud.url());
+    let new_client = || EvotorSource::new(config.clone()).into_client().unwrap();
+    let url = format!("{}api/v1/inventories/stores/search", cloud.base_url());
 
     // No token delivered yet: a clear rejection, no request sent.
     let error = new_client().get(&url).await.unwrap_err();
