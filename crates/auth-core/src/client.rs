@@ -6,7 +6,6 @@ use http::{HeaderMap, Method, StatusCode};
 use reqwest::{Request, Response};
 use url::Url;
 
-use crate::HttpSettings;
 use crate::provider::{MAX_BODY, read_body_limited};
 use crate::source::ResponseView;
 use crate::{AuthError, Credential, CredentialCache};
