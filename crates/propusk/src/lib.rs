@@ -2,7 +2,7 @@
 //! Russia and Ukraine, keep it authenticated, safely and fast.
 //!
 //! Enable one feature per provider (or `full`); each re-exports that provider's crate under a
-//! short name, beside [`core`] (the shared cache, client and stores).
+//! short name, beside [`auth`] (`auth-core`: the shared cache, client and stores).
 //!
 //! | feature | module | provider |
 //! |---|---|---|
@@ -12,12 +12,16 @@
 //! | `waves` | `propusk::waves` | Waves Enterprise (node `X-API-Key` and its hash; OAuth Bearer JWTs with rotating refresh tokens) |
 //! | `alliance` | `propusk::alliance` | Bank Alliance (device session from a JWE answer, card-data encryption) |
 //!
-//! Kontur EDI, with the token cached for 12 h and re-authenticated on 401:
+//! # Example
+//!
+//! Every provider has one shape: `XConfig::builder()…build()?`, then
+//! `XSource::new(config).into_client()?` (or `.into_cache_builder()` to add a store). Kontur EDI,
+//! with the token cached for 12 h and re-authenticated on 401:
 //!
 //! ```no_run
 //! # #[cfg(feature = "kontur")]
-//! # async fn kontur() -> Result<(), propusk::core::AuthError> {
-//! use propusk::core::{AuthClient, CredentialCache, SecretString};
+//! # async fn kontur() -> Result<(), propusk::auth::AuthError> {
+//! use propusk::auth::SecretString;
 //! use propusk::kontur::{KonturConfig, KonturSource};
 //!
 //! let config = KonturConfig::builder()
@@ -25,7 +29,7 @@
 //!     .login("user@example.com")
 //!     .password(SecretString::from(std::env::var("KONTUR_PASSWORD").unwrap_or_default()))
 //!     .build()?;
-//! let client = AuthClient::new(CredentialCache::new(KonturSource::new(config)))?;
+//! let client = KonturSource::new(config).into_client()?;
 //! let boxes = client.get("https://edi-api.kontur.ru/V1/Boxes/GetBoxesInfo").await?;
 //! # Ok(()) }
 //! ```
@@ -34,8 +38,8 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "rustore")]
-//! # async fn rustore() -> Result<(), propusk::core::AuthError> {
-//! use propusk::core::SecretString;
+//! # async fn rustore() -> Result<(), propusk::auth::AuthError> {
+//! use propusk::auth::SecretString;
 //! use propusk::rustore::{RustoreConfig, RustoreSource};
 //!
 //! let config = RustoreConfig::builder()
@@ -48,36 +52,36 @@
 //! ```
 //!
 //! Bank Alliance, with the merchant's EC P-384 JWK; rejections under HTTP 200
-//! (`b_used_token`) are re-authorized too, and card data is encrypted to the bank's key:
+//! (`b_used_token`) are re-authorized too. A new authorization ends the previous session, so
+//! processes sharing the service code share a store:
 //!
 //! ```no_run
 //! # #[cfg(feature = "alliance")]
 //! # async fn alliance() -> Result<(), Box<dyn std::error::Error>> {
-//! use propusk::alliance::{AllianceConfig, AllianceSource, CardNumber, MerchantKey, PublicKey};
-//! use propusk::core::{AuthClient, CredentialCache};
+//! use std::sync::Arc;
+//! use propusk::alliance::{AllianceConfig, AllianceSource, MerchantKey};
+//! use propusk::auth::AuthClient;
+//! use propusk::auth::store::FileStore;
 //!
-//! let key = MerchantKey::from_jwk(&std::env::var("ALLIANCE_AUTH_KEY")?)?;
 //! let config = AllianceConfig::builder()
-//!     .base_url(propusk::alliance::TEST_URL)
 //!     .service_code("a51e68aa-c6fa-11ed-afa1-0242ac120005")
-//!     .authorization_key(key)
+//!     .authorization_key(MerchantKey::from_jwk(&std::env::var("ALLIANCE_AUTH_KEY")?)?)
 //!     .build()?;
-//! let client = AuthClient::new(CredentialCache::new(AllianceSource::new(config)))?;
-//! let operations = client
-//!     .get(format!("{}/ecom/execute_request/hpp/v1/operations", propusk::alliance::TEST_URL))
-//!     .await?;
-//! let payment_key = PublicKey::payment_key(&std::env::var("ALLIANCE_PAYMENT_KEY")?)?;
-//! let encrypted_card_number = CardNumber::new("5573670000000304")?.encrypt(&payment_key)?;
+//! let cache = AllianceSource::new(config)
+//!     .into_cache_builder()
+//!     .store(Arc::new(FileStore::new("/var/cache/my-service/propusk")))
+//!     .build();
+//! let client = AuthClient::new(cache)?;
 //! # Ok(()) }
 //! ```
 //!
-//! Waves Enterprise, OAuth (refreshed 30 s before `exp` with the rotating refresh token) or the
-//! node's API key:
+//! Waves Enterprise, OAuth (refreshed 30 s before `exp`, the refresh token rotating) and API-key
+//! mode:
 //!
 //! ```no_run
 //! # #[cfg(feature = "waves")]
-//! # async fn waves() -> Result<(), propusk::core::AuthError> {
-//! use propusk::core::{AuthClient, SecretString};
+//! # async fn waves() -> Result<(), propusk::auth::AuthError> {
+//! use propusk::auth::SecretString;
 //! use propusk::waves::{WavesConfig, WavesSource};
 //!
 //! let config = WavesConfig::builder()
@@ -85,12 +89,10 @@
 //!     .login("user@example.com")
 //!     .password(SecretString::from(std::env::var("WAVES_PASSWORD").unwrap_or_default()))
 //!     .build()?;
-//! let client = AuthClient::new(WavesSource::new(config).into_cache())?;
-//! let status = client.get("https://node.example.com:6862/node/status").await?;
+//! let client = WavesSource::new(config).into_client()?;
 //!
-//! let api_key = std::env::var("WAVES_API_KEY").unwrap_or_default();
-//! let key = WavesConfig::api_key(SecretString::from(api_key))?;
-//! let node = AuthClient::new(WavesSource::new(key).into_cache())?;
+//! let key = WavesConfig::builder().api_key(SecretString::from("ridethewaves!")).build()?;
+//! let node = WavesSource::new(key).into_client()?;
 //! # Ok(()) }
 //! ```
 //!
@@ -99,22 +101,34 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "evotor")]
-//! # async fn evotor() -> Result<(), propusk::core::AuthError> {
+//! # async fn evotor() -> Result<(), propusk::auth::AuthError> {
 //! use std::sync::Arc;
-//! use propusk::core::{AuthClient, CredentialCache};
 //! use propusk::evotor::webhook::FileCloudTokens;
 //! use propusk::evotor::{EvotorConfig, EvotorSource};
 //!
-//! let store = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
-//! let config = EvotorConfig::builder().user_id("01-000000000000001").build()?;
-//! let client = AuthClient::new(CredentialCache::new(EvotorSource::new(config, store)?))?;
+//! let tokens = Arc::new(FileCloudTokens::open("/var/lib/my-service/evotor"));
+//! let config = EvotorConfig::builder()
+//!     .user_id("01-000000000000001")
+//!     .cloud_tokens(tokens)
+//!     .build()?;
+//! let client = EvotorSource::new(config).into_client()?;
 //! let stores = client.get("https://api.evotor.ru/api/v1/inventories/stores/search").await?;
 //! # Ok(()) }
 //! ```
 
 #![forbid(unsafe_code)]
 
-pub use auth_core as core;
+pub use auth_core as auth;
+
+/// The README's Rust examples, compiled as doc tests (with every provider).
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
+
+/// The Russian README's, likewise.
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../../../README.ru.md")]
+pub struct ReadmeExamplesRu;
 
 #[cfg(feature = "kontur")]
 pub use kontur_auth as kontur;
