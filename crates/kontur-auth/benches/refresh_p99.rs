@@ -25,9 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use auth_core::testkit::emulator::Failure;
 use auth_core::{AuthClient, CredentialCache};
 use kontur_auth::KonturSource;
-use kontur_auth::testkit::{Endpoint, Failure, KonturEmulator};
+use kontur_auth::testkit::{Emulator, Endpoint};
 
 /// Concurrent callers.
 const CALLERS: usize = 4;
@@ -87,7 +88,7 @@ fn main() {
 }
 
 async fn run(rounds: usize, requests: usize) {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let url = format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url());
     let conditions = [
         Condition::Quiet,
@@ -220,7 +221,7 @@ async fn run(rounds: usize, requests: usize) {
 
 /// Runs `requests` requests under `condition` and returns their latencies.
 async fn measure(
-    emulator: &KonturEmulator,
+    emulator: &Emulator,
     client: &Arc<AuthClient>,
     url: &str,
     condition: Condition,
@@ -247,7 +248,7 @@ async fn measure(
 /// Keeps a slow refresh (or, in the control, a slow acquisition with nothing to serve) in
 /// flight most of the time until `stop`; returns how many completed with a new credential.
 async fn refresher(
-    emulator: &KonturEmulator,
+    emulator: &Emulator,
     cache: &CredentialCache,
     condition: Condition,
     in_flight: &AtomicBool,

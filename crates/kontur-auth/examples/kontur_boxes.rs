@@ -7,17 +7,17 @@
 //! (`api_client_id`), login and password (read the password from the environment), and leave
 //! `base_url` at its default.
 
-use auth_core::{AuthClient, AuthError, CredentialCache};
+use auth_core::AuthError;
 use kontur_auth::KonturSource;
-use kontur_auth::testkit::KonturEmulator;
+use kontur_auth::testkit::Emulator;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), AuthError> {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let config = emulator.config(); // the demo account; its Debug shows no password
     println!("config: {config:?}");
 
-    let client = AuthClient::new(CredentialCache::new(KonturSource::new(config)))?;
+    let client = KonturSource::new(config).into_client()?;
     for method in [
         "V1/Boxes/GetBoxesInfo",
         "V1/Parties/GetAccessiblePartiesInfo",

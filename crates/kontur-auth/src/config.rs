@@ -8,7 +8,7 @@ use auth_core::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::PROVIDER;
+use crate::{PROVIDER, error};
 
 /// The production API host.
 pub const PRODUCTION_URL: &str = "https://edi-api.kontur.ru";
@@ -29,11 +29,43 @@ pub struct KonturConfig {
     pub(crate) login: String,
     pub(crate) password: SecretString,
     pub(crate) token_lifetime: Duration,
-    pub(crate) http: HttpSettings,
+    pub(crate) http_settings: HttpSettings,
 }
 
 impl KonturConfig {
     /// A builder; the base URL defaults to [`PRODUCTION_URL`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use auth_core::SecretString;
+    /// use kontur_auth::{KonturConfig, KonturSource};
+    /// # use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = Emulator::start().await;
+    /// # let base_url = emulator.base_url();
+    /// # let (client_id, login) = (DEMO_CLIENT_ID, DEMO_LOGIN);
+    /// # let password = SecretString::from(DEMO_PASSWORD);
+    /// let config = KonturConfig::builder()
+    ///     .base_url(base_url) // default PRODUCTION_URL; TEST_URL for the test stand
+    ///     .api_client_id(client_id)
+    ///     .login(login)
+    ///     .password(password)
+    ///     .token_lifetime(Duration::from_secs(6 * 60 * 60)) // default 12 h
+    ///     .build()?;
+    /// assert_eq!(config.token_lifetime(), Duration::from_secs(6 * 60 * 60));
+    /// let client = KonturSource::new(config).into_client()?;
+    /// # assert_eq!(client.get(format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url())).await?.status(), 200);
+    ///
+    /// // A missing setting is refused when built, naming the builder method.
+    /// let error = KonturConfig::builder().build().unwrap_err();
+    /// assert!(error.to_string().contains("KonturConfigBuilder::api_client_id"));
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> KonturConfigBuilder {
         KonturConfigBuilder::default()
     }
@@ -56,6 +88,11 @@ impl KonturConfig {
     /// How long a token is trusted after it is received. Default 12 h.
     pub fn token_lifetime(&self) -> Duration {
         self.token_lifetime
+    }
+
+    /// The connection settings (timeouts, extra roots).
+    pub fn http_settings(&self) -> &HttpSettings {
+        &self.http_settings
     }
 }
 
@@ -80,7 +117,7 @@ pub struct KonturConfigBuilder {
     password: Option<SecretString>,
     token_lifetime: Option<Duration>,
     allow_non_ascii: bool,
-    http: HttpSettings,
+    http_settings: HttpSettings,
 }
 
 impl fmt::Debug for KonturConfigBuilder {
@@ -132,8 +169,8 @@ impl KonturConfigBuilder {
     }
 
     /// Connection settings (timeouts, extra roots). Default [`HttpSettings::default`].
-    pub fn http(mut self, http: HttpSettings) -> Self {
-        self.http = http;
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http_settings = settings;
         self
     }
 
@@ -143,12 +180,12 @@ impl KonturConfigBuilder {
         let api_client_id = required(
             self.api_client_id,
             "api client id (developer key)",
-            "KONTUR_API_CLIENT_ID",
+            "KonturConfigBuilder::api_client_id",
         )?;
-        let login = required(self.login, "login", "KONTUR_LOGIN")?;
-        let password = self.password.ok_or_else(|| {
-            AuthError::config(PROVIDER, "the password is missing; set KONTUR_PASSWORD")
-        })?;
+        let login = required(self.login, "login", "KonturConfigBuilder::login")?;
+        let password = self
+            .password
+            .ok_or_else(|| error::missing("password", "KonturConfigBuilder::password"))?;
         check_value("konturediauth_api_client_id", &api_client_id, false)?;
         check_value("konturediauth_login", &login, self.allow_non_ascii)?;
         check_value(
@@ -169,18 +206,20 @@ impl KonturConfigBuilder {
             login,
             password,
             token_lifetime,
-            http: self.http,
+            http_settings: self.http_settings,
         })
     }
 }
 
-fn required(value: Option<String>, what: &str, variable: &str) -> Result<String, AuthError> {
+/// `value`, unless it is absent or empty: then the error names `setter`.
+pub(crate) fn required(
+    value: Option<String>,
+    what: &str,
+    setter: &str,
+) -> Result<String, AuthError> {
     match value {
         Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(AuthError::config(
-            PROVIDER,
-            format!("the {what} is missing; set {variable} or pass it explicitly"),
-        )),
+        _ => Err(error::missing(what, setter)),
     }
 }
 
@@ -286,16 +325,26 @@ mod tests {
     }
 
     #[test]
-    fn missing_settings_say_which_variable_to_set() {
+    fn missing_settings_say_which_builder_method_gives_them() {
         let message = KonturConfig::builder().build().unwrap_err().to_string();
-        assert!(message.contains("KONTUR_API_CLIENT_ID"), "{message}");
+        assert!(
+            message.contains("KonturConfigBuilder::api_client_id"),
+            "{message}"
+        );
         let message = KonturConfig::builder()
             .api_client_id("id")
             .login("l")
             .build()
             .unwrap_err()
             .to_string();
-        assert!(message.contains("KONTUR_PASSWORD"), "{message}");
+        assert!(
+            message.contains("KonturConfigBuilder::password"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("KONTUR_"),
+            "no command-line words: {message}"
+        );
     }
 
     #[test]

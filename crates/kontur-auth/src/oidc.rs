@@ -14,7 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::parse_base_url;
+use crate::config::{PRODUCTION_URL, parse_base_url, required};
+use crate::error;
 use crate::{PROVIDER, TOKEN_MAX_BYTES};
 
 /// Kontur's production identity provider.
@@ -25,20 +26,26 @@ pub const IDENTITY_TEST_URL: &str = "https://identity.testkontur.ru";
 /// refresh rather than a rejected request.
 pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(300);
 
-/// Client-credentials settings for Kontur's identity provider.
+/// Client-credentials settings for Kontur's identity provider, validated when built.
+///
+/// Build with [`KonturOidcConfig::builder`]: the client id (the service name), its secret (the
+/// API key) and the scope are required; the identity provider defaults to
+/// [`IDENTITY_PRODUCTION_URL`] and the API the token is for to [`PRODUCTION_URL`].
 #[derive(Clone)]
 pub struct KonturOidcConfig {
     identity_url: Url,
+    base_url: Url,
     client_id: String,
     client_secret: SecretString,
     scope: String,
-    http: HttpSettings,
+    http_settings: HttpSettings,
 }
 
 impl fmt::Debug for KonturOidcConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KonturOidcConfig")
             .field("identity_url", &self.identity_url.as_str())
+            .field("base_url", &self.base_url.as_str())
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
             .field("scope", &self.scope)
@@ -47,53 +54,193 @@ impl fmt::Debug for KonturOidcConfig {
 }
 
 impl KonturOidcConfig {
-    /// Settings for `client_id` (the service name) and `client_secret` (the API key) asking for
-    /// `scope` (EDI scope names are not documented publicly; community code uses
-    /// `edi-public-api-production` / `edi-public-api-staging`). Identity URL defaults to
-    /// [`IDENTITY_PRODUCTION_URL`].
-    pub fn new(
-        client_id: impl Into<String>,
-        client_secret: SecretString,
-        scope: impl Into<String>,
-    ) -> Result<Self, AuthError> {
-        let client_id = client_id.into();
-        let scope = scope.into();
-        if client_id.is_empty() {
-            return Err(AuthError::config(
-                PROVIDER,
-                "the OpenID Connect client id is empty",
-            ));
-        }
-        if client_secret.expose_secret().is_empty() {
-            return Err(AuthError::config(
-                PROVIDER,
-                "the OpenID Connect client secret is empty",
-            ));
-        }
-        Ok(Self {
-            identity_url: parse_base_url(IDENTITY_PRODUCTION_URL)?,
+    /// A builder; the identity provider defaults to [`IDENTITY_PRODUCTION_URL`], the API to
+    /// [`PRODUCTION_URL`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::SecretString;
+    /// use kontur_auth::{KonturOidcConfig, KonturOidcSource};
+    /// # use kontur_auth::testkit::{DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, Emulator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = Emulator::start().await;
+    /// # let (identity_url, base_url) = (emulator.base_url(), emulator.base_url());
+    /// # let (service, api_key) = (DEMO_OIDC_CLIENT, SecretString::from(DEMO_OIDC_SECRET));
+    /// let config = KonturOidcConfig::builder()
+    ///     .identity_url(identity_url) // default IDENTITY_PRODUCTION_URL
+    ///     .base_url(base_url) // the API the token is for; default PRODUCTION_URL
+    ///     .client_id(service)
+    ///     .client_secret(api_key)
+    ///     .scope("edi-public-api-staging")
+    ///     .build()?;
+    /// let client = KonturOidcSource::new(config).into_client()?;
+    /// let boxes = client
+    ///     .get(format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url()))
+    ///     .await?;
+    /// assert_eq!(boxes.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> KonturOidcConfigBuilder {
+        KonturOidcConfigBuilder::default()
+    }
+
+    /// The identity provider's base URL.
+    pub fn identity_url(&self) -> &Url {
+        &self.identity_url
+    }
+
+    /// The API base URL: where the token is sent ([`CredentialSource::api_origins`]).
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The client id (the service name).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The scope asked for.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The connection settings (timeouts, extra roots).
+    pub fn http_settings(&self) -> &HttpSettings {
+        &self.http_settings
+    }
+}
+
+/// Builds a [`KonturOidcConfig`].
+#[derive(Default)]
+pub struct KonturOidcConfigBuilder {
+    identity_url: Option<String>,
+    base_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretString>,
+    scope: Option<String>,
+    http_settings: HttpSettings,
+}
+
+impl fmt::Debug for KonturOidcConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KonturOidcConfigBuilder")
+            .field("identity_url", &self.identity_url)
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KonturOidcConfigBuilder {
+    /// The identity provider. Default [`IDENTITY_PRODUCTION_URL`]; [`IDENTITY_TEST_URL`] for
+    /// the test environment, or an emulator.
+    pub fn identity_url(mut self, url: impl Into<String>) -> Self {
+        self.identity_url = Some(url.into());
+        self
+    }
+
+    /// The API base URL the token is for: the only origin it is sent to. Default
+    /// [`PRODUCTION_URL`]; [`TEST_URL`](crate::TEST_URL) for the test environment.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The client id: the service name from Kontur's developer portal. Required.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The client secret: the service's API key. Required.
+    pub fn client_secret(mut self, secret: SecretString) -> Self {
+        self.client_secret = Some(secret);
+        self
+    }
+
+    /// The scope to ask for. Required: EDI scope names are not documented publicly (community
+    /// code uses `edi-public-api-production` / `edi-public-api-staging`).
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Connection settings (timeouts, extra roots). Default [`HttpSettings::default`].
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http_settings = settings;
+        self
+    }
+
+    /// Checks every setting and builds the configuration.
+    pub fn build(self) -> Result<KonturOidcConfig, AuthError> {
+        let client_id = required(
+            self.client_id,
+            "OpenID Connect client id",
+            "KonturOidcConfigBuilder::client_id",
+        )?;
+        let client_secret = self
+            .client_secret
+            .filter(|secret| !secret.expose_secret().is_empty())
+            .ok_or_else(|| {
+                error::missing(
+                    "OpenID Connect client secret",
+                    "KonturOidcConfigBuilder::client_secret",
+                )
+            })?;
+        let scope = self.scope.ok_or_else(|| {
+            error::missing("OpenID Connect scope", "KonturOidcConfigBuilder::scope")
+        })?;
+        Ok(KonturOidcConfig {
+            identity_url: parse_base_url(
+                self.identity_url
+                    .as_deref()
+                    .unwrap_or(IDENTITY_PRODUCTION_URL),
+            )?,
+            base_url: parse_base_url(self.base_url.as_deref().unwrap_or(PRODUCTION_URL))?,
             client_id,
             client_secret,
             scope,
-            http: HttpSettings::default(),
+            http_settings: self.http_settings,
         })
-    }
-
-    /// Uses another identity provider ([`IDENTITY_TEST_URL`], or an emulator).
-    pub fn identity_url(mut self, url: &str) -> Result<Self, AuthError> {
-        self.identity_url = parse_base_url(url)?;
-        Ok(self)
-    }
-
-    /// Connection settings. Default [`HttpSettings::default`].
-    pub fn http(mut self, http: HttpSettings) -> Self {
-        self.http = http;
-        self
     }
 }
 
 /// The OpenID Connect credential source: `POST /connect/token` with
-/// `grant_type=client_credentials`, expiry from `expires_in`.
+/// `grant_type=client_credentials`, expiry from `expires_in`, then
+/// `Authorization: Bearer <access_token>` to the API at the config's
+/// [`base_url`](KonturOidcConfig::base_url) only ([`CredentialSource::api_origins`]).
+///
+/// # Example
+///
+/// ```
+/// use kontur_auth::KonturOidcSource;
+/// # use auth_core::SecretString;
+/// # use kontur_auth::KonturOidcConfig;
+/// # use kontur_auth::testkit::{DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, Emulator};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = Emulator::start().await;
+/// # let config = KonturOidcConfig::builder()
+/// #     .identity_url(emulator.base_url())
+/// #     .base_url(emulator.base_url())
+/// #     .client_id(DEMO_OIDC_CLIENT)
+/// #     .client_secret(SecretString::from(DEMO_OIDC_SECRET))
+/// #     .scope("edi-public-api-staging")
+/// #     .build()?;
+/// // `config` is a `KonturOidcConfig` (see `KonturOidcConfig::builder`).
+/// let client = KonturOidcSource::new(config).into_client()?;
+/// let parties = client
+///     .get(format!("{}V1/Parties/GetAccessiblePartiesInfo", emulator.base_url()))
+///     .await?;
+/// assert_eq!(parties.status(), 200);
+/// assert_eq!(emulator.token_requests(), 1);
+/// # Ok(()) }
+/// ```
 pub struct KonturOidcSource {
     config: KonturOidcConfig,
     identity: Identity,
@@ -125,7 +272,7 @@ struct ErrorAnswer {
 }
 
 impl KonturOidcSource {
-    /// A source for `config`.
+    /// A source for `config`: never fails (the builder validated it).
     pub fn new(config: KonturOidcConfig) -> Self {
         let identity = Identity::new(
             "kontur-oidc",
@@ -135,7 +282,7 @@ impl KonturOidcSource {
                 config.scope.as_str(),
             ],
         );
-        let http = LazyClient::new(PROVIDER, config.http.clone());
+        let http = LazyClient::new(PROVIDER, config.http_settings.clone());
         Self {
             config,
             identity,
@@ -143,6 +290,8 @@ impl KonturOidcSource {
         }
     }
 }
+
+auth_core::provider::source_shortcuts!(KonturOidcSource);
 
 #[async_trait]
 impl CredentialSource for KonturOidcSource {
@@ -175,29 +324,20 @@ impl CredentialSource for KonturOidcSource {
         let status = response.status();
         let body = read_body_limited(PROVIDER, response, TOKEN_MAX_BYTES).await?;
         if status.is_redirection() {
-            return Err(AuthError::protocol(
-                PROVIDER,
-                format!(
-                    "the identity provider answered with a redirect (HTTP {}); token endpoints are not followed across redirects — check the identity URL",
-                    status.as_u16()
-                ),
+            return Err(error::token_endpoint_redirect(
+                "the identity provider",
+                status.as_u16(),
+                "identity URL",
             ));
         }
         if status != StatusCode::OK {
             if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED)
-                && let Ok(error) = serde_json::from_slice::<ErrorAnswer>(&body)
+                && let Ok(refusal) = serde_json::from_slice::<ErrorAnswer>(&body)
             {
-                return Err(AuthError::rejected(
-                    PROVIDER,
-                    Some(status.as_u16()),
-                    format!(
-                        "the identity provider refused the client credentials: {}{}",
-                        error.error,
-                        error
-                            .error_description
-                            .map(|d| format!(" ({d})"))
-                            .unwrap_or_default()
-                    ),
+                return Err(error::client_credentials_refused(
+                    status.as_u16(),
+                    &refusal.error,
+                    refusal.error_description.as_deref(),
                 ));
             }
             return Err(AuthError::server(PROVIDER, status.as_u16(), &body));
@@ -239,5 +379,9 @@ impl CredentialSource for KonturOidcSource {
     ) -> Result<Credential, AuthError> {
         let header = format!("Bearer {}", token.expose_secret());
         Credential::new(token, expires_at).with_header(PROVIDER, AUTHORIZATION, &header)
+    }
+
+    fn api_origins(&self) -> Vec<Url> {
+        vec![self.config.base_url.clone()]
     }
 }

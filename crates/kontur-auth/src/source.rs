@@ -12,12 +12,37 @@ use http::{HeaderValue, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::KonturConfig;
+use crate::error;
 use crate::protocol::{self, AUTHENTICATE_PATH};
 use crate::{PROVIDER, TOKEN_MAX_BYTES};
 
 /// The `KonturEdiAuth` credential source: authenticates with the developer key, login and
 /// password, and hands out `Authorization: KonturEdiAuth konturediauth_api_client_id=…,konturediauth_token=…`
-/// valid for the configured lifetime (12 h). HTTP 401 means the token was rejected.
+/// valid for the configured lifetime (12 h). HTTP 401 means the token was rejected. The
+/// credential goes to the base URL's origin only ([`CredentialSource::api_origins`]).
+///
+/// # Example
+///
+/// ```
+/// use kontur_auth::KonturSource;
+/// # use kontur_auth::testkit::Emulator;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = Emulator::start().await;
+/// # let config = emulator.config();
+/// // `config` is a `KonturConfig` (see `KonturConfig::builder`), here one for the emulator.
+/// let client = KonturSource::new(config).into_client()?;
+/// let boxes = client
+///     .get(format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url()))
+///     .await?;
+/// assert_eq!(boxes.status(), 200);
+///
+/// // The source itself, from the client: the account it authenticates.
+/// let source = client.cache().source_as::<KonturSource>().expect("a Kontur client");
+/// assert_eq!(source.config().login(), "demo@example.com");
+/// # Ok(()) }
+/// ```
 pub struct KonturSource {
     config: KonturConfig,
     identity: Identity,
@@ -35,7 +60,7 @@ impl KonturSource {
                 config.login.as_str(),
             ],
         );
-        let http = LazyClient::new(PROVIDER, config.http.clone());
+        let http = LazyClient::new(PROVIDER, config.http_settings.clone());
         Self {
             config,
             identity,
@@ -77,32 +102,22 @@ impl KonturSource {
         match status {
             StatusCode::OK => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(AuthError::rejected(
-                    PROVIDER,
-                    Some(status.as_u16()),
-                    format!(
-                        "Authenticate refused the developer key, login or password ({}); check KONTUR_API_CLIENT_ID, KONTUR_LOGIN and KONTUR_PASSWORD",
-                        auth_core::provider::excerpt(&body)
-                    ),
-                ));
+                return Err(error::authenticate_refused(status.as_u16(), &body));
             }
             status if status.is_redirection() => {
-                return Err(AuthError::protocol(
-                    PROVIDER,
-                    format!(
-                        "Authenticate answered with a redirect (HTTP {}); token endpoints are not followed across redirects — check the base URL",
-                        status.as_u16()
-                    ),
+                return Err(error::token_endpoint_redirect(
+                    "Authenticate",
+                    status.as_u16(),
+                    "base URL",
                 ));
             }
             status => return Err(AuthError::server(PROVIDER, status.as_u16(), &body)),
         }
         let token = std::str::from_utf8(&body)
-            .map_err(|_| AuthError::protocol(PROVIDER, "the token is not UTF-8 text"))?
+            .map_err(|_| error::not_a_token("the token is not UTF-8 text"))?
             .trim_end();
         if token.is_empty() {
-            return Err(AuthError::protocol(
-                PROVIDER,
+            return Err(error::not_a_token(
                 "Authenticate answered 200 with an empty body instead of a token",
             ));
         }
@@ -110,8 +125,7 @@ impl KonturSource {
         if token.chars().any(|c| {
             c.is_control() || c.is_whitespace() || matches!(c, ',' | '"' | '<' | '>' | '{' | '}')
         }) {
-            return Err(AuthError::protocol(
-                PROVIDER,
+            return Err(error::not_a_token(
                 "the answer to Authenticate is not a token (it contains spaces, commas, quotes, braces, angle brackets or control characters: an error page or JSON?)",
             ));
         }
@@ -132,6 +146,8 @@ impl KonturSource {
         Credential::new(token, expires_at).with_header(PROVIDER, AUTHORIZATION, &header)
     }
 }
+
+auth_core::provider::source_shortcuts!(KonturSource);
 
 impl fmt::Debug for KonturSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,20 +11,32 @@
 //! (defaults 1 and 503); `GET /_emulator/counters` answers
 //! `{"authentications","token_requests","api_calls","api_rejections"}`.
 //!
-//! ```no_run
-//! # async fn run() {
-//! use kontur_auth::testkit::KonturEmulator;
-//! let emulator = KonturEmulator::start().await;
-//! let config = emulator.config(); // an account the emulator knows
-//! # }
+//! # Example
+//!
+//! ```
+//! use auth_core::testkit::emulator::Failure;
+//! use kontur_auth::KonturSource;
+//! use kontur_auth::testkit::{Emulator, Endpoint};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), auth_core::AuthError> {
+//! let emulator = Emulator::start().await;
+//! let client = KonturSource::new(emulator.config()).into_client()?; // an account it knows
+//! emulator.inject(Endpoint::Api, Failure::Status(503));
+//! let boxes = format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url());
+//! assert_eq!(client.get(&boxes).await?.status(), 503);
+//! assert_eq!(client.get(&boxes).await?.status(), 200);
+//! assert_eq!(emulator.authentications(), 1);
+//! # Ok(()) }
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use auth_core::testkit::emulator::{
+    EmulatorControl, EmulatorServer, Failure, FailureQueue, Injected, control_routes,
+};
 use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -49,27 +61,10 @@ pub const DEMO_OIDC_SECRET: &str = "demo-api-key";
 /// Which endpoint a failure applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
-    /// `POST /V1/Authenticate`.
+    /// `POST /V1/Authenticate`, and the identity provider's `POST /connect/token`.
     Authenticate,
     /// The API methods.
     Api,
-}
-
-/// A failure to inject into the next answer of an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// Answer with this status and a short text body.
-    Status(u16),
-    /// Wait this long, then answer normally.
-    Slow(Duration),
-    /// Answer 200 with a body that is not what the endpoint returns.
-    Garbage,
-    /// Answer 502 with an HTML error page, as a proxy would.
-    Html,
-    /// Answer 200 with a 2 MiB body.
-    Huge,
-    /// Answer 302 to another origin.
-    RedirectTo(String),
 }
 
 /// One request the emulator saw; no secret is kept.
@@ -91,42 +86,25 @@ struct EmulatorState {
     token_requests: AtomicUsize,
     api_calls: AtomicUsize,
     requests: Mutex<Vec<RecordedRequest>>,
-    failures: Mutex<VecDeque<(Endpoint, Failure)>>,
+    failures: FailureQueue<Endpoint>,
 }
 
-/// The running emulator; stops when dropped.
-pub struct KonturEmulator {
-    address: SocketAddr,
-    state: Arc<EmulatorState>,
-    server: tokio::task::JoinHandle<()>,
+/// Starts an [`Emulator`]: [`Emulator::builder`], then [`start`](Self::start) or
+/// [`start_on`](Self::start_on).
+#[derive(Debug, Default)]
+pub struct EmulatorBuilder {
+    _private: (),
 }
 
-impl std::fmt::Debug for KonturEmulator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KonturEmulator")
-            .field("address", &self.address)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for KonturEmulator {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl KonturEmulator {
+impl EmulatorBuilder {
     /// Starts on `127.0.0.1` at a free port, knowing the demo account.
-    pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port for the Kontur emulator");
-        Self::start_on(listener)
+    pub async fn start(self) -> Emulator {
+        self.start_on(EmulatorServer::loopback_listener().await)
     }
 
     /// Starts on `listener` (for `propusk emulate kontur --listen ADDR`), knowing the demo
     /// account. It also serves the control API under `/_emulator/` (see the module docs).
-    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
+    pub fn start_on(self, listener: tokio::net::TcpListener) -> Emulator {
         let state = Arc::new(EmulatorState::default());
         state.accounts.lock().unwrap().push((
             DEMO_CLIENT_ID.to_owned(),
@@ -138,25 +116,43 @@ impl KonturEmulator {
             .route("/V1/Boxes/GetBoxesInfo", get(boxes))
             .route("/V1/Parties/GetAccessiblePartiesInfo", get(parties))
             .route("/connect/token", post(connect_token))
-            .route("/_emulator/revoke", post(control_revoke))
-            .route("/_emulator/expire", post(control_revoke))
-            .route("/_emulator/fail-auth", post(control_fail_auth))
-            .route("/_emulator/counters", get(control_counters))
-            .with_state(Arc::clone(&state));
-        let address = listener.local_addr().expect("a bound address");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            address,
+            .with_state(Arc::clone(&state))
+            .merge(control_routes(Arc::clone(&state)));
+        Emulator {
+            server: EmulatorServer::serve(listener, app),
             state,
-            server,
         }
+    }
+}
+
+/// The running emulator; stops when dropped.
+pub struct Emulator {
+    server: EmulatorServer,
+    state: Arc<EmulatorState>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("address", &self.server.address())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// A builder.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts on `127.0.0.1` at a free port, knowing the demo account: `builder().start()`.
+    pub async fn start() -> Self {
+        Self::builder().start().await
     }
 
     /// `http://127.0.0.1:<port>/`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.address)
+        format!("{}/", self.server.base_url())
     }
 
     /// A config builder for the demo account at this emulator.
@@ -206,24 +202,56 @@ impl KonturEmulator {
 
     /// Makes every token issued so far invalid (the API answers 401 to them).
     pub fn revoke_all_tokens(&self) {
-        self.state.tokens.lock().unwrap().clear();
+        self.state.revoke();
     }
 
     /// The next answer of `endpoint` fails with `failure` (failures queue up in order).
+    /// Kontur has no failures of its own: `failure` is one of the shared kinds.
     pub fn inject(&self, endpoint: Endpoint, failure: Failure) {
-        self.state
-            .failures
+        self.state.failures.push(endpoint, failure);
+    }
+}
+
+impl EmulatorControl for EmulatorState {
+    fn revoke(&self) {
+        self.tokens.lock().unwrap().clear();
+    }
+
+    fn fail_auth(&self, status: u16) {
+        self.failures
+            .push(Endpoint::Authenticate, Failure::Status(status));
+    }
+
+    fn counters(&self) -> serde_json::Value {
+        let rejections = self
+            .requests
             .lock()
             .unwrap()
-            .push_back((endpoint, failure));
+            .iter()
+            .filter(|r| r.method == "GET" && !r.valid_token)
+            .count();
+        serde_json::json!({
+            "authentications": self.authentications.load(Ordering::SeqCst),
+            "token_requests": self.token_requests.load(Ordering::SeqCst),
+            "api_calls": self.api_calls.load(Ordering::SeqCst),
+            "api_rejections": rejections,
+        })
     }
 }
 
 impl EmulatorState {
-    fn take_failure(&self, endpoint: Endpoint) -> Option<Failure> {
-        let mut failures = self.failures.lock().unwrap();
-        let index = failures.iter().position(|(e, _)| *e == endpoint)?;
-        failures.remove(index).map(|(_, f)| f)
+    /// The answer to give instead of the normal one, when a failure waits for `endpoint`
+    /// (after waiting, for [`Failure::Slow`]).
+    async fn injected(&self, endpoint: Endpoint) -> Option<Response> {
+        let failure = self.failures.take(&endpoint)?;
+        match failure
+            .answer(|status| (status, "injected failure").into_response())
+            .await
+        {
+            Injected::Normal => None,
+            Injected::Answer(response) => Some(response),
+            Injected::Provider(never) => match never {},
+        }
     }
 
     fn record(&self, method: &str, path: &str, valid_token: bool) {
@@ -275,41 +303,10 @@ impl EmulatorState {
     }
 }
 
-async fn apply_failure(failure: Option<Failure>) -> Option<Response> {
-    match failure? {
-        Failure::Status(code) => Some(
-            (
-                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                "injected failure",
-            )
-                .into_response(),
-        ),
-        Failure::Slow(delay) => {
-            tokio::time::sleep(delay).await;
-            None
-        }
-        Failure::Garbage => {
-            Some((StatusCode::OK, "<<not a token, not json>> \u{1}").into_response())
-        }
-        Failure::Html => Some(
-            (
-                StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-                .into_response(),
-        ),
-        Failure::Huge => Some((StatusCode::OK, "A".repeat(2 * 1024 * 1024)).into_response()),
-        Failure::RedirectTo(location) => {
-            Some((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
-        }
-    }
-}
-
 async fn authenticate(State(state): State<Arc<EmulatorState>>, headers: HeaderMap) -> Response {
     state.authentications.fetch_add(1, Ordering::SeqCst);
     state.record("POST", "/V1/Authenticate", false);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Authenticate)).await {
+    if let Some(response) = state.injected(Endpoint::Authenticate).await {
         return response;
     }
     let value = headers
@@ -341,7 +338,7 @@ async fn api(
     state.api_calls.fetch_add(1, Ordering::SeqCst);
     let valid = state.token_is_valid(&headers);
     state.record("GET", path, valid);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Api)).await {
+    if let Some(response) = state.injected(Endpoint::Api).await {
         return response;
     }
     if !valid {
@@ -381,7 +378,7 @@ async fn connect_token(
 ) -> Response {
     state.token_requests.fetch_add(1, Ordering::SeqCst);
     state.record("POST", "/connect/token", false);
-    if let Some(response) = apply_failure(state.take_failure(Endpoint::Authenticate)).await {
+    if let Some(response) = state.injected(Endpoint::Authenticate).await {
         return response;
     }
     let field = |name: &str| form.get(name).map(String::as_str);
@@ -406,47 +403,6 @@ async fn connect_token(
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": 3600,
-    }))
-    .into_response()
-}
-
-/// `?count=N&status=S` of `POST /_emulator/fail-auth`.
-#[derive(serde::Deserialize)]
-struct FailAuth {
-    count: Option<usize>,
-    status: Option<u16>,
-}
-
-async fn control_revoke(State(state): State<Arc<EmulatorState>>) -> StatusCode {
-    state.tokens.lock().unwrap().clear();
-    StatusCode::NO_CONTENT
-}
-
-async fn control_fail_auth(
-    State(state): State<Arc<EmulatorState>>,
-    axum::extract::Query(query): axum::extract::Query<FailAuth>,
-) -> StatusCode {
-    let status = query.status.unwrap_or(503);
-    let mut failures = state.failures.lock().unwrap();
-    for _ in 0..query.count.unwrap_or(1) {
-        failures.push_back((Endpoint::Authenticate, Failure::Status(status)));
-    }
-    StatusCode::NO_CONTENT
-}
-
-async fn control_counters(State(state): State<Arc<EmulatorState>>) -> Response {
-    let rejections = state
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.method == "GET" && !r.valid_token)
-        .count();
-    axum::Json(serde_json::json!({
-        "authentications": state.authentications.load(Ordering::SeqCst),
-        "token_requests": state.token_requests.load(Ordering::SeqCst),
-        "api_calls": state.api_calls.load(Ordering::SeqCst),
-        "api_rejections": rejections,
     }))
     .into_response()
 }

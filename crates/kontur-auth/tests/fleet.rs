@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_core::store::{CredentialStore, FileStore, RedisStore};
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::{self, RedisServer};
 use auth_core::{AuthClient, CredentialCache};
 use kontur_auth::KonturSource;
-use kontur_auth::testkit::{Endpoint, Failure, KonturEmulator};
+use kontur_auth::testkit::{Emulator, Endpoint};
 
 const WORKER: &str = "PROPUSK_FLEET_WORKER";
 
@@ -58,7 +59,7 @@ async fn fleet_worker() {
     }
 }
 
-fn start_worker(emulator: &KonturEmulator, store: &str, lease_ms: u64, requests: usize) -> Child {
+fn start_worker(emulator: &Emulator, store: &str, lease_ms: u64, requests: usize) -> Child {
     let spec = format!("{} {store} {lease_ms} {requests}", emulator.base_url());
     testkit::start_worker("fleet_worker", WORKER, &spec)
 }
@@ -71,7 +72,7 @@ async fn wait_all(children: Vec<Child>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_on_an_empty_file_store_authenticate_once() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().unwrap();
     let store = format!("file:{}", folder.path().display());
     let workers = (0..8)
@@ -85,7 +86,7 @@ async fn eight_processes_on_an_empty_file_store_authenticate_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_on_an_empty_redis_store_authenticate_once() {
     let redis = RedisServer::start();
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let workers = (0..8)
         .map(|_| start_worker(&emulator, redis.url(), 5000, 100))
         .collect();
@@ -95,7 +96,7 @@ async fn eight_processes_on_an_empty_redis_store_authenticate_once() {
 }
 
 async fn killing_the_lock_holder_lets_another_acquire(store: &str, lease_ms: u64) -> Duration {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     emulator.inject(
         Endpoint::Authenticate,
         Failure::Slow(Duration::from_secs(60)),
@@ -153,7 +154,7 @@ async fn killing_the_redis_lock_holder_lets_another_acquire_within_the_lease() {
 /// process authenticates without the lock, and keeps serving its credential.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_a_process_authenticates_without_the_lock() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let store = Arc::new(RedisStore::open("redis://127.0.0.1:1/").unwrap());
     let cache = CredentialCache::builder(Arc::new(KonturSource::new(emulator.config())))
         .store(store)

@@ -3,25 +3,23 @@
 //! permanent; oversized answers are refused without being read whole; a failed refresh never
 //! replaces the stored credential; credentials never reach another origin; token endpoints
 //! follow no redirect. (The emulator's 503/HTML/garbage/2 MiB/400/redirect answers at
-//! Authenticate are in `acceptance.rs`.)
+//! Authenticate are in `emulator.rs`.)
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::store::FileStore;
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::faults::{
-    assert_classified, assert_client_keeps_credentials_home, assert_oversized_refused,
-    assert_token_endpoints_follow_no_redirect, assert_transport_faults_are_transient, impatient,
-    short_timeout, stored_token, transport_faults,
+    assert_classified, assert_client_keeps_credentials_home, assert_failed_refresh_keeps_stored,
+    assert_oversized_refused, assert_token_endpoints_follow_no_redirect,
+    assert_transport_faults_are_transient, short_timeout, transport_faults,
 };
 use auth_core::testkit::{HostileServer, Misbehaviour};
-use auth_core::{
-    AuthClient, AuthError, CredentialCache, CredentialSource, ExposeSecret, RefreshPolicy,
-    SecretString,
-};
+use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, SecretString};
 use kontur_auth::testkit::{
-    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, DEMO_PASSWORD, Endpoint,
-    Failure, KonturEmulator,
+    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, DEMO_PASSWORD, Emulator,
+    Endpoint,
 };
 use kontur_auth::{KonturConfig, KonturOidcConfig, KonturOidcSource, KonturSource};
 
@@ -31,22 +29,21 @@ fn config_at(base_url: &str) -> KonturConfig {
         .api_client_id(DEMO_CLIENT_ID)
         .login(DEMO_LOGIN)
         .password(SecretString::from(DEMO_PASSWORD))
-        .http(short_timeout())
+        .http_settings(short_timeout())
         .build()
         .unwrap()
 }
 
 fn oidc_at(identity_url: &str) -> KonturOidcSource {
     KonturOidcSource::new(
-        KonturOidcConfig::new(
-            DEMO_OIDC_CLIENT,
-            SecretString::from(DEMO_OIDC_SECRET),
-            "edi-public-api-staging",
-        )
-        .unwrap()
-        .identity_url(identity_url)
-        .unwrap()
-        .http(short_timeout()),
+        KonturOidcConfig::builder()
+            .identity_url(identity_url)
+            .client_id(DEMO_OIDC_CLIENT)
+            .client_secret(SecretString::from(DEMO_OIDC_SECRET))
+            .scope("edi-public-api-staging")
+            .http_settings(short_timeout())
+            .build()
+            .unwrap(),
     )
 }
 
@@ -72,7 +69,7 @@ async fn broken_connections_at_the_token_endpoints_are_transient_transport_error
     assert_transport_faults_are_transient(token_errors, &[DEMO_PASSWORD, DEMO_OIDC_SECRET]).await;
 
     // The emulator's slow answer against the short limit.
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     emulator.inject(
         Endpoint::Authenticate,
         Failure::Slow(Duration::from_secs(5)),
@@ -87,7 +84,7 @@ async fn broken_connections_at_the_token_endpoints_are_transient_transport_error
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_statuses_and_bodies_at_authenticate_are_classified() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let source = KonturSource::new(config_at(&emulator.base_url()));
     emulator.inject(Endpoint::Authenticate, Failure::Status(500));
     let error = source.authenticate().await.unwrap_err();
@@ -183,58 +180,28 @@ async fn oidc_answers_with_missing_or_wrong_typed_fields_are_protocol_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_refresh_never_replaces_the_stored_credential() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let store = Arc::new(FileStore::new(folder.path()));
-    let source = Arc::new(KonturSource::new(config_at(&emulator.base_url())));
-    let identity = source.identity().clone();
-    let cache = CredentialCache::builder(source.clone())
-        .policy(impatient(RefreshPolicy::default()))
-        .store(store.clone())
-        .build();
-    let first = cache.get().await.unwrap();
-    assert_eq!(
-        stored_token(&*store, &identity).await,
-        first.token().expose_secret()
-    );
-
-    // A refresh in the background that fails keeps the old credential in service and stored.
-    emulator.inject(Endpoint::Authenticate, Failure::Status(503));
-    cache.mark_stale();
-    assert!(cache.get().await.unwrap().same_token(&first));
-    cache.settle().await;
-    assert_eq!(emulator.authentications(), 2);
-    assert_eq!(
-        stored_token(&*store, &identity).await,
-        first.token().expose_secret()
-    );
-
-    // A re-authentication after a rejection that fails in every way leaves the store alone.
-    for (failure, transient) in [
-        (Failure::Status(500), true),
-        (Failure::Status(503), true),
-        (Failure::Html, true),
-        (Failure::Slow(Duration::from_secs(5)), true),
-        (Failure::Garbage, false),
-        (Failure::Huge, false),
-        (Failure::Status(401), false),
-    ] {
-        emulator.inject(Endpoint::Authenticate, failure.clone());
-        cache.invalidate(first.generation());
-        let error = cache.get().await.unwrap_err();
-        check(&error, transient, &format!("{failure:?}"));
-        assert_eq!(
-            stored_token(&*store, &identity).await,
-            first.token().expose_secret(),
-            "{failure:?} replaced the stored credential"
-        );
-    }
+    let next = assert_failed_refresh_keeps_stored(
+        || KonturSource::new(config_at(&emulator.base_url())),
+        Arc::new(FileStore::new(folder.path())),
+        |failure| emulator.inject(Endpoint::Authenticate, failure),
+        &[
+            (Failure::Status(503), true),
+            (Failure::Status(500), true),
+            (Failure::Html, true),
+            (Failure::Slow(Duration::from_secs(5)), true),
+            (Failure::Garbage, false),
+            (Failure::Huge, false),
+            (Failure::Status(401), false),
+        ],
+        &[DEMO_PASSWORD, DEMO_OIDC_SECRET],
+    )
+    .await;
+    // The first authentication, the failed background refresh, and the seven failures.
+    assert_eq!(emulator.authentications(), 9);
 
     // The stored credential is intact: a new process takes it and the API accepts it.
-    let next =
-        CredentialCache::builder(Arc::new(KonturSource::new(config_at(&emulator.base_url()))))
-            .store(store.clone())
-            .build();
     let client = AuthClient::new(next).unwrap();
     let response = client
         .get(format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url()))
@@ -247,7 +214,7 @@ async fn a_failed_refresh_never_replaces_the_stored_credential() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = CredentialCache::new(KonturSource::new(config_at(&emulator.base_url())));
     let client =
         AuthClient::with_http_client(cache, short_timeout().build_client("kontur").unwrap());
@@ -300,13 +267,13 @@ async fn api_faults_through_the_client_are_typed_and_keep_the_credential() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_header_follows_a_redirect_to_another_origin() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let sources: [Arc<dyn CredentialSource>; 2] = [
         Arc::new(KonturSource::new(config_at(&emulator.base_url()))),
         Arc::new(oidc_at(&emulator.base_url())),
     ];
     for source in sources {
-        let client = AuthClient::new(CredentialCache::builder(source).build()).unwrap();
+        let client = AuthClient::new(CredentialCache::new(source)).unwrap();
         assert_client_keeps_credentials_home(&client, "authorization").await;
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use auth_core::testkit::RedisServer;
 use criterion::{Criterion, SamplingMode};
-use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, KonturEmulator};
+use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator as KonturEmulator};
 
 /// `propusk kontur token` against the emulator, with nothing from this process's environment.
 fn token_command(emulator_url: &str, cache: &Path, store: Option<&str>) -> Command {

@@ -16,7 +16,7 @@ use auth_core::{CredentialCache, RefreshPolicy};
 use criterion::{Criterion, Throughput};
 use http::HeaderMap;
 use kontur_auth::KonturSource;
-use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, KonturEmulator};
+use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator as KonturEmulator};
 
 const BATCH: usize = 32;
 const PROXY_TOKEN: &str = "bench-proxy-token";

@@ -41,8 +41,8 @@ pub async fn run(args: EmulateArgs) -> Result<(), CliError> {
     // Each arm keeps its emulator alive (it stops when dropped) until the signal.
     let (settings, _emulator): (Value, Box<dyn std::any::Any>) = match args.provider {
         Provider::Kontur => {
-            use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, KonturEmulator};
-            let emulator = KonturEmulator::start_on(listener);
+            use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator};
+            let emulator = Emulator::builder().start_on(listener);
             let url = emulator.base_url();
             let settings = json!({
                 "provider": "kontur",

@@ -58,7 +58,7 @@ pub async fn run(args: KonturArgs) -> Result<(), CliError> {
         .build()?;
     let cache = args.cache.cache(KonturSource::new(config))?;
     let http = HttpSettings::default();
-    match &args.action {
+    let outcome = match &args.action {
         KonturAction::Common(action) => run_common(action, cache, http).await,
         KonturAction::Proxy(proxy_args) => {
             let upstream = Upstream {
@@ -68,5 +68,43 @@ pub async fn run(args: KonturArgs) -> Result<(), CliError> {
             };
             proxy::run(proxy_args, upstream).await
         }
+    };
+    outcome.map_err(with_kontur_hint)
+}
+
+/// What kontur-auth says when Kontur refuses the account (it names the builder methods).
+const REFUSED: &str = "Authenticate refused the developer key, login or password";
+
+/// `error` with the command line's words for what the library's message names.
+fn with_kontur_hint(mut error: CliError) -> CliError {
+    if error.message.contains(REFUSED) {
+        error
+            .message
+            .push_str(" (propusk: check KONTUR_API_CLIENT_ID, KONTUR_LOGIN and KONTUR_PASSWORD)");
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_account_gains_the_variables_that_set_it() {
+        let said = with_kontur_hint(CliError {
+            code: 3,
+            message: format!(
+                "kontur: {REFUSED} (Invalid credentials); check the values given to KonturConfigBuilder::password"
+            ),
+        });
+        assert!(
+            said.message.ends_with(
+                "(propusk: check KONTUR_API_CLIENT_ID, KONTUR_LOGIN and KONTUR_PASSWORD)"
+            ),
+            "{}",
+            said.message
+        );
+        let other = with_kontur_hint(CliError::usage("unrelated"));
+        assert_eq!(other.message, "unrelated");
     }
 }

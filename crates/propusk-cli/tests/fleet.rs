@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use auth_core::testkit::emulator::Failure;
 use auth_core::testkit::{RedisServer, make_tls_files, unrelated_ca_pem};
 use kontur_auth::testkit::{
-    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, KonturEmulator,
+    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator as KonturEmulator, Endpoint,
 };
 
 mod common;

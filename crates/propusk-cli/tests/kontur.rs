@@ -2,9 +2,8 @@
 
 use std::process::Command;
 
-use kontur_auth::testkit::{
-    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Endpoint, Failure, KonturEmulator,
-};
+use auth_core::testkit::emulator::Failure;
+use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator, Endpoint};
 
 mod common;
 use common::{run, text};
@@ -25,7 +24,7 @@ fn propusk(emulator_url: &str, cache: &std::path::Path, args: &[&str]) -> Comman
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_token_runs_with_one_cache_folder_authenticate_once() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     let first = run(propusk(&emulator.base_url(), cache.path(), &["token"])).await;
     assert!(first.status.success(), "{}", text(&first.stderr));
@@ -52,7 +51,7 @@ async fn two_token_runs_with_one_cache_folder_authenticate_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_prints_the_wire_form() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     let token = run(propusk(&emulator.base_url(), cache.path(), &["token"])).await;
     let header = run(propusk(&emulator.base_url(), cache.path(), &["header"])).await;
@@ -68,7 +67,7 @@ async fn header_prints_the_wire_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_prints_the_body_and_maps_statuses_to_exit_codes() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     let url = format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url());
     let ok = run(propusk(&emulator.base_url(), cache.path(), &["get", &url])).await;
@@ -98,7 +97,7 @@ async fn get_prints_the_body_and_maps_statuses_to_exit_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = tempfile::tempdir().unwrap();
 
     let mut missing = propusk(&emulator.base_url(), cache.path(), &["token"]);
@@ -112,6 +111,11 @@ async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() 
     let wrong = run(wrong).await;
     assert_eq!(wrong.status.code(), Some(3));
     assert!(!text(&wrong.stderr).contains("Canary-Wrong-Pa55"));
+    assert!(
+        text(&wrong.stderr).contains("KONTUR_PASSWORD"),
+        "says what to check: {}",
+        text(&wrong.stderr)
+    );
     assert!(wrong.stdout.is_empty());
 
     let mut comma = propusk(&emulator.base_url(), cache.path(), &["token"]);

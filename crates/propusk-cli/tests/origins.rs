@@ -74,7 +74,9 @@ async fn assert_only_allowed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kontur_get_sends_the_credential_only_to_its_origin() {
-    use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, KonturEmulator};
+    use kontur_auth::testkit::{
+        DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator as KonturEmulator,
+    };
     let emulator = KonturEmulator::start().await;
     let cache = tempfile::tempdir().unwrap();
     assert_only_allowed("kontur", "authorization", |args| {

@@ -12,7 +12,7 @@ const PROVIDERS: [&str; 5] = ["kontur", "rustore", "alliance", "waves", "evotor"
 
 /// One provider's emulator, in this process.
 enum Emulator {
-    Kontur(kontur_auth::testkit::KonturEmulator),
+    Kontur(kontur_auth::testkit::Emulator),
     Rustore(rustore_auth::testkit::Emulator),
     Alliance(alliance_auth::testkit::Emulator),
     Waves(waves_auth::testkit::Emulator),
@@ -22,7 +22,7 @@ enum Emulator {
 impl Emulator {
     async fn start(provider: &str) -> Self {
         match provider {
-            "kontur" => Self::Kontur(kontur_auth::testkit::KonturEmulator::start().await),
+            "kontur" => Self::Kontur(kontur_auth::testkit::Emulator::start().await),
             "rustore" => Self::Rustore(rustore_auth::testkit::Emulator::start().await),
             "alliance" => Self::Alliance(alliance_auth::testkit::Emulator::start().await),
             "waves" => Self::Waves(waves_auth::testkit::Emulator::start().await),
@@ -141,7 +141,7 @@ impl Emulator {
             match self {
                 Self::Kontur(e) => e.inject(
                     kontur_auth::testkit::Endpoint::Api,
-                    kontur_auth::testkit::Failure::Status(401),
+                    auth_core::testkit::emulator::Failure::Status(401),
                 ),
                 Self::Rustore(_) => {}
                 Self::Alliance(e) => e.inject(
@@ -491,7 +491,7 @@ async fn no_credential_reaches_another_origin() {
     if let Emulator::Kontur(kontur) = &emulator {
         kontur.inject(
             kontur_auth::testkit::Endpoint::Api,
-            kontur_auth::testkit::Failure::RedirectTo(format!("http://{other}/elsewhere")),
+            auth_core::testkit::emulator::Failure::RedirectTo(format!("http://{other}/elsewhere")),
         );
     }
     let response = proxy.get(emulator.path()).await;

@@ -16,13 +16,13 @@ use std::time::Duration;
 use alliance_auth::testkit::{DEMO_AUTH_KEY, Emulator as AllianceEmulator};
 use alliance_auth::{AllianceConfig, AllianceSource, MerchantKey};
 use auth_core::store::{FileStore, RedisStore};
+use auth_core::testkit::emulator::Failure as KonturFailure;
 use auth_core::{AuthClient, CredentialCache, CredentialSource, RefreshPolicy};
 use evotor_auth::testkit::{Emulator as EvotorEmulator, ServiceAuth};
 use evotor_auth::webhook::{FileWebhookStore, Receiver, ReferenceAccounts, WebhookStore};
 use evotor_auth::{EvotorConfig, EvotorSource, ReceiverConfig, UserId};
 use kontur_auth::testkit::{
-    DEMO_CLIENT_ID, DEMO_OIDC_CLIENT, Endpoint as KonturEndpoint, Failure as KonturFailure,
-    KonturEmulator,
+    DEMO_CLIENT_ID, DEMO_OIDC_CLIENT, Emulator as KonturEmulator, Endpoint as KonturEndpoint,
 };
 use kontur_auth::{KonturConfig, KonturOidcConfig, KonturOidcSource, KonturSource};
 use rustore_auth::testkit::{
@@ -277,14 +277,13 @@ async fn kontur(shown: &mut Exhibits, folder: &Path) {
         .unwrap_err();
     shown.error("Kontur, unusable password", &unusable);
 
-    let oidc = KonturOidcConfig::new(
-        DEMO_OIDC_CLIENT,
-        SecretString::from(KONTUR_OIDC_SECRET),
-        "edi-public-api-staging",
-    )
-    .unwrap()
-    .identity_url(&emulator.base_url())
-    .unwrap();
+    let oidc = KonturOidcConfig::builder()
+        .identity_url(emulator.base_url())
+        .client_id(DEMO_OIDC_CLIENT)
+        .client_secret(SecretString::from(KONTUR_OIDC_SECRET))
+        .scope("edi-public-api-staging")
+        .build()
+        .unwrap();
     shown.debug("KonturOidcConfig", &oidc);
     let oidc = KonturOidcSource::new(oidc);
     shown.debug("KonturOidcSource", &oidc);

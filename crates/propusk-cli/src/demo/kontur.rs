@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use auth_core::{AuthClient, CredentialCache, SecretString};
-use kontur_auth::testkit::{DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, KonturEmulator};
+use kontur_auth::testkit::{DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET, Emulator};
 use kontur_auth::{KonturOidcConfig, KonturOidcSource, KonturSource};
 
 use super::Report;
@@ -13,7 +13,7 @@ use crate::common::CliError;
 const P: &str = "kontur";
 
 pub async fn run(report: &mut Report) -> Result<(), CliError> {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = CredentialCache::new(KonturSource::new(emulator.config()));
     let client = AuthClient::new(cache.clone())?;
     let boxes_url = format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url());
@@ -104,12 +104,13 @@ pub async fn run(report: &mut Report) -> Result<(), CliError> {
 
     report.progress(P, "OpenID Connect");
     let (before, t) = (emulator.token_requests(), Instant::now());
-    let outcome = match KonturOidcConfig::new(
-        DEMO_OIDC_CLIENT,
-        SecretString::from(DEMO_OIDC_SECRET),
-        "edi-public-api-staging",
-    )
-    .and_then(|c| c.identity_url(&emulator.base_url()))
+    let outcome = match KonturOidcConfig::builder()
+        .identity_url(emulator.base_url())
+        .base_url(emulator.base_url())
+        .client_id(DEMO_OIDC_CLIENT)
+        .client_secret(SecretString::from(DEMO_OIDC_SECRET))
+        .scope("edi-public-api-staging")
+        .build()
     {
         Ok(config) => CredentialCache::new(KonturOidcSource::new(config))
             .get()

@@ -1,20 +1,24 @@
-//! The foundation issue's acceptance lines, measured against the Kontur emulator over real HTTP
-//! on loopback.
+//! End to end against the Kontur emulator over real HTTP on loopback: the first credential, a
+//! cache hit, a refresh, a rejection and its retry (the foundation issue's acceptance lines),
+//! and both sources in the one shape.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AuthClient, AuthError, CredentialCache};
-use kontur_auth::KonturSource;
-use kontur_auth::testkit::{Endpoint, Failure, KonturEmulator};
+use auth_core::store::FileStore;
+use auth_core::testkit::emulator::Failure;
+use auth_core::{AuthClient, AuthError, CredentialCache, CredentialSource, SecretString};
+use kontur_auth::testkit::{DEMO_OIDC_CLIENT, DEMO_OIDC_SECRET};
+use kontur_auth::testkit::{Emulator, Endpoint};
+use kontur_auth::{KonturOidcConfig, KonturOidcSource, KonturSource};
 
-fn boxes_url(emulator: &KonturEmulator) -> String {
+fn boxes_url(emulator: &Emulator) -> String {
     format!("{}V1/Boxes/GetBoxesInfo", emulator.base_url())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_concurrent_callers_on_an_empty_cache_cause_one_authentication() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = CredentialCache::new(KonturSource::new(emulator.config()));
     let mut callers = Vec::with_capacity(10_000);
     for _ in 0..10_000 {
@@ -31,7 +35,7 @@ async fn ten_thousand_concurrent_callers_on_an_empty_cache_cause_one_authenticat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_rejections_cause_one_reauthentication_and_all_succeed() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let client =
         AuthClient::new(CredentialCache::new(KonturSource::new(emulator.config()))).unwrap();
     client.cache().get().await.unwrap();
@@ -66,7 +70,7 @@ async fn a_thousand_concurrent_rejections_cause_one_reauthentication_and_all_suc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_failing_with_503_keeps_serving_the_still_valid_token() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = CredentialCache::new(KonturSource::new(emulator.config()));
     let first = cache.get().await.unwrap();
 
@@ -99,7 +103,7 @@ async fn a_refresh_failing_with_503_keeps_serving_the_still_valid_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_acquiring_task_leaves_no_waiter_hanging() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     emulator.inject(
         Endpoint::Authenticate,
         Failure::Slow(Duration::from_millis(300)),
@@ -130,7 +134,7 @@ async fn a_cancelled_acquiring_task_leaves_no_waiter_hanging() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejection_after_reauthentication_goes_back_to_the_caller() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let client =
         AuthClient::new(CredentialCache::new(KonturSource::new(emulator.config()))).unwrap();
     emulator.inject(Endpoint::Api, Failure::Status(401));
@@ -160,7 +164,7 @@ async fn a_rejection_after_reauthentication_goes_back_to_the_caller() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_sees_the_literal_header_forms() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = CredentialCache::new(KonturSource::new(emulator.config()));
     let credential = cache.get().await.unwrap();
     let header = credential.headers()["authorization"]
@@ -179,7 +183,7 @@ async fn the_emulator_sees_the_literal_header_forms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_a_permanent_rejection_without_the_password() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let config = emulator
         .config_builder()
         .password(secrecy::SecretString::from("Wr0ng-Canary-Pa55"))
@@ -193,14 +197,14 @@ async fn a_wrong_password_is_a_permanent_rejection_without_the_password() {
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains("Wr0ng-Canary-Pa55"), "{shown}");
     assert!(
-        shown.contains("KONTUR_PASSWORD"),
+        shown.contains("KonturConfigBuilder::password"),
         "says what to check: {shown}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_authenticate_answers_are_typed_errors() {
-    let emulator = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
     let cache = CredentialCache::builder(Arc::new(KonturSource::new(emulator.config())))
         .policy(auth_core::RefreshPolicy {
             min_retry_interval: Duration::from_millis(1),
@@ -231,8 +235,8 @@ async fn hostile_authenticate_answers_are_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_never_follows_a_redirect_to_another_origin() {
-    let emulator = KonturEmulator::start().await;
-    let elsewhere = KonturEmulator::start().await;
+    let emulator = Emulator::start().await;
+    let elsewhere = Emulator::start().await;
     let client =
         AuthClient::new(CredentialCache::new(KonturSource::new(emulator.config()))).unwrap();
     let target = format!(
@@ -249,4 +253,121 @@ async fn a_credential_never_follows_a_redirect_to_another_origin() {
     assert_eq!(response.status(), 401, "the other origin saw no credential");
     assert_eq!(elsewhere.api_calls(), 1);
     assert!(elsewhere.requests().iter().all(|r| !r.valid_token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_one_shape_with_a_store_reuses_the_stored_credential() {
+    let emulator = Emulator::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileStore::new(folder.path()));
+    let cache = KonturSource::new(emulator.config())
+        .into_cache_builder()
+        .store(store.clone())
+        .build();
+    let client = AuthClient::new(cache).unwrap();
+    assert_eq!(
+        client.get(boxes_url(&emulator)).await.unwrap().status(),
+        200
+    );
+    assert_eq!(client.cache().acquisitions(), 1);
+
+    // Another process with the same store: the stored credential, no authentication.
+    let again = AuthClient::new(
+        KonturSource::new(emulator.config())
+            .into_cache_builder()
+            .store(store)
+            .build(),
+    )
+    .unwrap();
+    assert_eq!(again.get(boxes_url(&emulator)).await.unwrap().status(), 200);
+    assert_eq!(again.cache().store_hits(), 1);
+    assert_eq!(again.cache().acquisitions(), 0);
+    assert_eq!(emulator.authentications(), 1);
+    assert!(again.cache().source_as::<KonturSource>().is_some());
+}
+
+fn oidc_config(emulator: &Emulator) -> kontur_auth::KonturOidcConfigBuilder {
+    KonturOidcConfig::builder()
+        .identity_url(emulator.base_url())
+        .client_id(DEMO_OIDC_CLIENT)
+        .client_secret(SecretString::from(DEMO_OIDC_SECRET))
+        .scope("edi-public-api-staging")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_connect_in_the_one_shape_sends_its_token_to_the_api_origin_only() {
+    let emulator = Emulator::start().await;
+    let client = KonturOidcSource::new(
+        oidc_config(&emulator)
+            .base_url(emulator.base_url())
+            .build()
+            .unwrap(),
+    )
+    .into_client()
+    .unwrap();
+    assert_eq!(
+        client.get(boxes_url(&emulator)).await.unwrap().status(),
+        200
+    );
+    assert_eq!(emulator.token_requests(), 1);
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/V1/Boxes") && r.valid_token)
+    );
+
+    // Another origin (the same server by another name) is refused before anything is sent.
+    let calls = emulator.api_calls();
+    let elsewhere = boxes_url(&emulator).replace("127.0.0.1", "localhost");
+    let error = client.get(elsewhere).await.unwrap_err();
+    assert!(matches!(error, AuthError::Config { .. }), "{error:?}");
+    assert_eq!(emulator.api_calls(), calls);
+
+    // By default the token is for the production API.
+    let source = KonturOidcSource::new(oidc_config(&emulator).build().unwrap());
+    assert_eq!(
+        source.api_origins(),
+        [url::Url::parse(kontur_auth::PRODUCTION_URL).unwrap()]
+    );
+}
+
+#[test]
+fn an_openid_connect_config_names_what_is_missing() {
+    for (builder, setter) in [
+        (
+            KonturOidcConfig::builder(),
+            "KonturOidcConfigBuilder::client_id",
+        ),
+        (
+            KonturOidcConfig::builder().client_id("service"),
+            "KonturOidcConfigBuilder::client_secret",
+        ),
+        (
+            KonturOidcConfig::builder()
+                .client_id("service")
+                .client_secret(SecretString::from("")),
+            "KonturOidcConfigBuilder::client_secret",
+        ),
+        (
+            KonturOidcConfig::builder()
+                .client_id("service")
+                .client_secret(SecretString::from("Canary-Key")),
+            "KonturOidcConfigBuilder::scope",
+        ),
+    ] {
+        let error = builder.build().unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, AuthError::Config { .. }), "{error:?}");
+        assert!(message.contains(setter), "{message}");
+        assert!(!message.contains("Canary-Key"), "{message}");
+    }
+    let error = KonturOidcConfig::builder()
+        .client_id("service")
+        .client_secret(SecretString::from("key"))
+        .scope("s")
+        .identity_url("http://identity.example")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, AuthError::Config { .. }), "{error:?}");
 }
