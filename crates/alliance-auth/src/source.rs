@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use auth_core::HttpSettings;
 use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{AuthError, Credential, CredentialSource, Identity, ResponseView};
 use http::header::{ACCEPT, CONTENT_TYPE};
@@ -219,6 +220,11 @@ fn authorize_error(status: StatusCode, envelope: &ErrorEnvelope) -> AuthError {
 impl CredentialSource for AllianceSource {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The config's connection settings, for the API client too.
+    fn http_settings(&self) -> HttpSettings {
+        self.config.http_settings().clone()
     }
 
     async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use auth_core::HttpSettings;
 use auth_core::{AuthError, Credential, CredentialSource, Identity};
 use http::header::{ACCEPT, AUTHORIZATION};
 use http::{HeaderMap, HeaderValue};
@@ -136,6 +137,11 @@ fn sensitive(value: &str) -> Option<HeaderValue> {
 impl CredentialSource for EvotorSource {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The config's connection settings, for the API client too.
+    fn http_settings(&self) -> HttpSettings {
+        self.config.http_settings().clone()
     }
 
     async fn acquire(&self, previous: Option<&Credential>) -> Result<Credential, AuthError> {

@@ -299,6 +299,11 @@ impl CredentialSource for KonturOidcSource {
         &self.identity
     }
 
+    /// The config's connection settings, for the API client too.
+    fn http_settings(&self) -> HttpSettings {
+        self.config.http_settings().clone()
+    }
+
     async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {
         let url = self
             .config

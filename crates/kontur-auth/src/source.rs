@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use auth_core::HttpSettings;
 use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{AuthError, Credential, CredentialSource, Identity};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH};
@@ -161,6 +162,11 @@ impl fmt::Debug for KonturSource {
 impl CredentialSource for KonturSource {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The config's connection settings, for the API client too.
+    fn http_settings(&self) -> HttpSettings {
+        self.config.http_settings().clone()
     }
 
     async fn acquire(&self, _previous: Option<&Credential>) -> Result<Credential, AuthError> {

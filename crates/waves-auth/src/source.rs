@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use auth_core::HttpSettings;
 use auth_core::provider::{LazyClient, read_body_limited};
 use auth_core::{AuthError, Credential, CredentialSource, Identity, RefreshPolicy};
 use http::HeaderValue;
@@ -301,6 +302,11 @@ fn api_key_credential(key: &SecretString) -> Result<Credential, AuthError> {
 impl CredentialSource for WavesSource {
     fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The config's connection settings, for the API client too.
+    fn http_settings(&self) -> HttpSettings {
+        self.config.http_settings().clone()
     }
 
     /// The refresh timing the protocol sheet asks for: refresh 30 s before `exp` (plus up to
