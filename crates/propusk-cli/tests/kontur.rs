@@ -6,7 +6,7 @@ use auth_core::testkit::emulator::Failure;
 use kontur_auth::testkit::{DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_PASSWORD, Emulator, Endpoint};
 
 mod common;
-use common::{run, text};
+use common::{assert_url_handling, run, text};
 
 fn propusk(emulator_url: &str, cache: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
@@ -125,29 +125,12 @@ async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() 
     assert!(text(&comma.stderr).contains("konturediauth_password contains ','"));
     assert!(!text(&comma.stderr).contains("Canary"));
 
-    let refused = run(propusk(
-        "http://127.0.0.1:9/",
-        cache.path(),
-        &["token", "--no-cache"],
-    ))
+    assert_url_handling(
+        |url, args| propusk(url, cache.path(), args),
+        "--base-url",
+        &emulator.base_url(),
+    )
     .await;
-    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
-
-    let bad_url = run(propusk("not a url", cache.path(), &["token"])).await;
-    assert_eq!(bad_url.status.code(), Some(2));
-
-    let flag_wins = run(propusk(
-        "not a url",
-        cache.path(),
-        &["token", "--base-url", &emulator.base_url()],
-    ))
-    .await;
-    assert_eq!(
-        flag_wins.status.code(),
-        Some(0),
-        "{}",
-        text(&flag_wins.stderr)
-    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use auth_core::testkit::emulator::Failure;
 use rustore_auth::testkit::{Emulator, Endpoint, RESOURCE_PATH, TEST_KEY_ID, TEST_PRIVATE_KEY};
 
 mod common;
-use common::{run, text};
+use common::{assert_url_handling, run, text};
 
 fn propusk(base_url: &str, cache: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_propusk"));
@@ -212,27 +212,10 @@ async fn configuration_rejection_and_transport_errors_have_their_codes_and_no_se
         text(&unavailable.stderr)
     );
 
-    let refused = run(propusk(
-        "http://127.0.0.1:9",
-        cache.path(),
-        &["token", "--no-cache"],
-    ))
+    assert_url_handling(
+        |url, args| propusk(url, cache.path(), args),
+        "--base-url",
+        &base,
+    )
     .await;
-    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
-
-    let bad_url = run(propusk("not a url", cache.path(), &["token"])).await;
-    assert_eq!(bad_url.status.code(), Some(2));
-
-    let flag_wins = run(propusk(
-        "not a url",
-        cache.path(),
-        &["token", "--base-url", &base],
-    ))
-    .await;
-    assert_eq!(
-        flag_wins.status.code(),
-        Some(0),
-        "{}",
-        text(&flag_wins.stderr)
-    );
 }

@@ -8,7 +8,7 @@ use waves_auth::api_key_hash;
 use waves_auth::testkit::{DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, Emulator, NodeAuth};
 
 mod common;
-use common::{run, text};
+use common::{assert_url_handling, run, text};
 
 /// `propusk waves <args>` in OAuth mode for the demo user, with a cache folder.
 fn propusk(auth_url: &str, cache: &Path, args: &[&str]) -> Command {
@@ -265,29 +265,12 @@ async fn usage_rejection_and_transport_errors_have_their_codes_and_no_secrets() 
     assert!(!text(&wrong.stderr).contains("Canary-Wrong-Pa55"));
     assert!(wrong.stdout.is_empty());
 
-    let refused = run(propusk(
-        "http://127.0.0.1:9",
-        cache.path(),
-        &["token", "--no-cache"],
-    ))
+    assert_url_handling(
+        |url, args| propusk(url, cache.path(), args),
+        "--auth-url",
+        &emulator.base_url(),
+    )
     .await;
-    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
-
-    let bad_url = run(propusk("not a url", cache.path(), &["token"])).await;
-    assert_eq!(bad_url.status.code(), Some(2));
-
-    let flag_wins = run(propusk(
-        "not a url",
-        cache.path(),
-        &["token", "--auth-url", &emulator.base_url()],
-    ))
-    .await;
-    assert_eq!(
-        flag_wins.status.code(),
-        Some(0),
-        "{}",
-        text(&flag_wins.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
