@@ -208,7 +208,9 @@ impl Drop for Entry {
 /// # #[async_trait::async_trait]
 /// # impl CredentialSource for MySource {
 /// #     fn identity(&self) -> &Identity { &self.0 }
-/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> { unimplemented!() }
+/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> {
+/// #         Err(AuthError::config("example", "this example never acquires"))
+/// #     }
 /// # }
 /// # let source = MySource(Identity::new("example", ["account-1"]));
 /// use std::sync::Arc;

@@ -44,7 +44,9 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// # #[async_trait::async_trait]
 /// # impl CredentialSource for MySource {
 /// #     fn identity(&self) -> &Identity { &self.0 }
-/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> { unimplemented!() }
+/// #     async fn acquire(&self, _: Option<&Credential>) -> Result<Credential, AuthError> {
+/// #         Err(AuthError::config("example", "this example never acquires"))
+/// #     }
 /// # }
 /// # fn my_source() -> MySource { MySource(Identity::new("example", ["account-1"])) }
 /// # async fn run() -> Result<(), AuthError> {
